@@ -1,0 +1,1 @@
+"""The `luong` command: the composition root."""

@@ -1,0 +1,108 @@
+"""The one tree of luong's errors, each mapped to its Kafka error code.
+
+    LuongError (UNKNOWN_SERVER_ERROR, -1)
+    ├── OffsetOutOfRangeError          1  OFFSET_OUT_OF_RANGE
+    ├── CorruptRecordError             2  CORRUPT_MESSAGE
+    ├── UnknownTopicOrPartitionError   3  UNKNOWN_TOPIC_OR_PARTITION
+    ├── MessageTooLargeError          10  MESSAGE_TOO_LARGE
+    ├── InvalidTopicError             17  INVALID_TOPIC_EXCEPTION
+    ├── RecordListTooLargeError       18  RECORD_LIST_TOO_LARGE
+    ├── InvalidTimestampError         32  INVALID_TIMESTAMP
+    ├── TopicAlreadyExistsError       36  TOPIC_ALREADY_EXISTS
+    ├── InvalidPartitionsError        37  INVALID_PARTITIONS
+    ├── InvalidConfigError            40  INVALID_CONFIG
+    ├── KafkaStorageError             56  KAFKA_STORAGE_ERROR
+    ├── UnsupportedCompressionTypeError 76 UNSUPPORTED_COMPRESSION_TYPE
+    └── InvalidRecordError            87  INVALID_RECORD
+
+The Kafka listener answers with `error.error_code`; the HTTP gateway with a 4xx and
+`str(error)`. Nothing else maps errors to codes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "CorruptRecordError",
+    "InvalidConfigError",
+    "InvalidPartitionsError",
+    "InvalidRecordError",
+    "InvalidTimestampError",
+    "InvalidTopicError",
+    "KafkaStorageError",
+    "LuongError",
+    "MessageTooLargeError",
+    "OffsetOutOfRangeError",
+    "RecordListTooLargeError",
+    "TopicAlreadyExistsError",
+    "UnknownTopicOrPartitionError",
+    "UnsupportedCompressionTypeError",
+]
+
+
+class LuongError(Exception):
+    """Base of every error luong raises on purpose; `error_code` is Kafka's code."""
+
+    error_code: ClassVar[int] = -1
+
+
+class OffsetOutOfRangeError(LuongError):
+    error_code = 1
+
+
+class CorruptRecordError(LuongError):
+    """A record batch fails its length or CRC32C check, or is truncated."""
+
+    error_code = 2
+
+
+class UnknownTopicOrPartitionError(LuongError):
+    error_code = 3
+
+
+class MessageTooLargeError(LuongError):
+    """A batch is larger than the topic's `max.message.bytes`."""
+
+    error_code = 10
+
+
+class InvalidTopicError(LuongError):
+    error_code = 17
+
+
+class RecordListTooLargeError(LuongError):
+    error_code = 18
+
+
+class InvalidTimestampError(LuongError):
+    error_code = 32
+
+
+class TopicAlreadyExistsError(LuongError):
+    error_code = 36
+
+
+class InvalidPartitionsError(LuongError):
+    error_code = 37
+
+
+class InvalidConfigError(LuongError):
+    error_code = 40
+
+
+class KafkaStorageError(LuongError):
+    """The storage failed underneath (disk error, closed storage)."""
+
+    error_code = 56
+
+
+class UnsupportedCompressionTypeError(LuongError):
+    error_code = 76
+
+
+class InvalidRecordError(LuongError):
+    """A well-formed batch that luong refuses: magic other than 2, a keyless record on a
+    compacted topic, an undecodable record."""
+
+    error_code = 87

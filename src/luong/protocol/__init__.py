@@ -1,0 +1,1 @@
+"""The Kafka wire protocol: bytes in, objects out, and back. No I/O here."""

@@ -1,0 +1,44 @@
+"""Kafka v2 record batches: header validation for the hot path, full codecs off it."""
+
+from luong.protocol.records.batch import (
+    BATCH_HEADER_SIZE,
+    LOG_OVERHEAD,
+    BatchHeader,
+    Compression,
+    TimestampType,
+    check_batch,
+    set_base_offset,
+    split_batches,
+    stamp_header,
+)
+from luong.protocol.records.compression import compress, decompress
+from luong.protocol.records.record import (
+    ControlType,
+    Record,
+    RecordBatch,
+    build_batch,
+    control_type,
+    decode_batch,
+    decode_batches,
+)
+
+__all__ = [
+    "BATCH_HEADER_SIZE",
+    "LOG_OVERHEAD",
+    "BatchHeader",
+    "Compression",
+    "ControlType",
+    "Record",
+    "RecordBatch",
+    "TimestampType",
+    "build_batch",
+    "check_batch",
+    "compress",
+    "control_type",
+    "decode_batch",
+    "decode_batches",
+    "decompress",
+    "set_base_offset",
+    "split_batches",
+    "stamp_header",
+]

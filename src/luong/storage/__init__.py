@@ -1,0 +1,25 @@
+"""Durable partitioned logs behind one contract; engines chosen by URL."""
+
+from luong.storage.api import (
+    AppendResult,
+    FileRegion,
+    MemoryRegion,
+    OffsetAndTimestamp,
+    ReadResult,
+    Region,
+    Storage,
+    TopicInfo,
+)
+from luong.storage.registry import open_storage
+
+__all__ = [
+    "AppendResult",
+    "FileRegion",
+    "MemoryRegion",
+    "OffsetAndTimestamp",
+    "ReadResult",
+    "Region",
+    "Storage",
+    "TopicInfo",
+    "open_storage",
+]

@@ -1,0 +1,28 @@
+"""Small durable-file helpers shared by the log engine."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["fsync_directory", "write_atomically"]
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write `text` to a temporary file, fsync it and rename it over `path`."""
+    temporary = f"{path}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def fsync_directory(path: str) -> None:
+    """fsync a directory so the names created or removed in it are durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

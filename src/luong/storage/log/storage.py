@@ -1,0 +1,387 @@
+"""LogStorage: the local-disk engine (`log:///path`).
+
+Data directory layout (see docs/formats.md):
+
+    .lock                               held (flock) while a storage has it open
+    .clean-shutdown                     written by close, removed by open
+    recovery-point-offset-checkpoint    JSON: per partition, its durable RecoveryPoint
+    topics/<topic>.json                 {"name", "topic_id", "partitions", "configs"}
+    <topic>-<partition>/                a PartitionLog's directory
+
+Owned by one event loop: every method runs on it. fsync runs on the Flusher's
+thread, compaction on the cleaner's thread, neither ever on the loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
+
+from luong.clock import Clock, SystemClock
+from luong.config import FlushPolicy, TopicConfig
+from luong.errors import (
+    InvalidPartitionsError,
+    KafkaStorageError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
+from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
+from luong.storage.common import (
+    check_partition,
+    check_partition_count,
+    validate_batches,
+    validate_topic_name,
+)
+from luong.storage.log.cleaner import clean_segments
+from luong.storage.log.files import fsync_directory, write_atomically
+from luong.storage.log.flusher import Flusher, fsync_snapshot
+from luong.storage.log.loader import load_partition
+from luong.storage.log.partition_log import PartitionLog, RecoveryPoint
+from luong.storage.log.segment import LogSegment
+from luong.types import TopicPartition
+
+__all__ = ["LogStorage"]
+
+CHECKPOINT_FILE = "recovery-point-offset-checkpoint"
+CLEAN_SHUTDOWN_FILE = ".clean-shutdown"
+LOCK_FILE = ".lock"
+TOPICS_DIR = "topics"
+
+
+class LogStorage(Storage):
+    """Partitioned logs in a local directory."""
+
+    def __init__(
+        self,
+        path: str,
+        clock: Clock | None = None,
+        *,
+        checkpoint_interval_ms: int = 60_000,
+        cleaner_max_map_entries: int = 500_000,
+    ) -> None:
+        self.path = os.path.abspath(path)
+        self._clock = clock or SystemClock()
+        self.checkpoint_interval_ms = checkpoint_interval_ms
+        self.cleaner_max_map_entries = cleaner_max_map_entries
+        os.makedirs(os.path.join(self.path, TOPICS_DIR), exist_ok=True)
+        self._lock_fd = _lock(os.path.join(self.path, LOCK_FILE))
+        self._topics: dict[str, TopicInfo] = {}
+        self._logs: dict[TopicPartition, PartitionLog] = {}
+        self._graveyard: list[tuple[int, LogSegment]] = []  # (close at ms, segment)
+        self._flusher = Flusher()
+        self._cleaner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="luong-cleaner")
+        self._last_checkpoint_ms = self._clock.time_ms()
+        self._closed = False
+        self._load()
+
+    # -- opening ---------------------------------------------------------------------
+
+    def _load(self) -> None:
+        marker = os.path.join(self.path, CLEAN_SHUTDOWN_FILE)
+        clean = os.path.exists(marker)
+        points = self._read_checkpoint()
+        for info in self._read_topic_files():
+            self._topics[info.name] = info
+            for partition in range(info.partitions):
+                tp = TopicPartition(info.name, partition)
+                self._logs[tp] = load_partition(
+                    self._partition_dir(tp),
+                    info.config,
+                    self._clock.time_ms(),
+                    points.get(str(tp)),
+                    clean=clean,
+                )
+        self._remove_leftovers()
+        if clean:
+            os.unlink(marker)
+            fsync_directory(self.path)
+
+    def _read_topic_files(self) -> list[TopicInfo]:
+        infos = []
+        directory = os.path.join(self.path, TOPICS_DIR)
+        for name in sorted(os.listdir(directory)):
+            if not name.endswith(".json"):
+                continue
+            with open(os.path.join(directory, name), encoding="utf-8") as file:
+                meta = json.load(file)
+            infos.append(
+                TopicInfo(
+                    meta["name"],
+                    uuid.UUID(meta["topic_id"]),
+                    meta["partitions"],
+                    TopicConfig.from_overrides(meta["configs"]),
+                )
+            )
+        return infos
+
+    def _read_checkpoint(self) -> dict[str, RecoveryPoint]:
+        try:
+            with open(os.path.join(self.path, CHECKPOINT_FILE), encoding="utf-8") as file:
+                entries = json.load(file)["partitions"]
+        except (FileNotFoundError, ValueError, KeyError):
+            return {}
+        return {name: RecoveryPoint(**point) for name, point in entries.items()}
+
+    def _remove_leftovers(self) -> None:
+        """Partition directories of deleted or half-created topics go."""
+        live = {self._partition_dir(tp) for tp in self._logs}
+        for name in os.listdir(self.path):
+            full = os.path.join(self.path, name)
+            if os.path.isdir(full) and name != TOPICS_DIR and full not in live:
+                shutil.rmtree(full, ignore_errors=True)
+
+    def _partition_dir(self, tp: TopicPartition) -> str:
+        return os.path.join(self.path, f"{tp.topic}-{tp.partition}")
+
+    # -- topics ----------------------------------------------------------------------
+
+    def topics(self) -> Mapping[str, TopicInfo]:
+        return dict(self._topics)
+
+    async def create_topic(
+        self, name: str, partitions: int, configs: Mapping[str, str | None] | None = None
+    ) -> TopicInfo:
+        self._check_open()
+        validate_topic_name(name)
+        check_partition_count(partitions)
+        config = TopicConfig.from_overrides(configs)
+        if name in self._topics:
+            raise TopicAlreadyExistsError(f"topic {name!r} already exists")
+        info = TopicInfo(name, uuid.uuid4(), partitions, config)
+        self._open_partitions(info, range(partitions))
+        self._write_topic_file(info)
+        self._topics[name] = info
+        return info
+
+    def _open_partitions(self, info: TopicInfo, partitions: range) -> None:
+        now = self._clock.time_ms()
+        for partition in partitions:
+            tp = TopicPartition(info.name, partition)
+            directory = self._partition_dir(tp)
+            shutil.rmtree(directory, ignore_errors=True)  # a leftover of a crashed create
+            os.makedirs(directory)
+            self._logs[tp] = load_partition(directory, info.config, now, None, clean=True)
+        fsync_directory(self.path)
+
+    def _write_topic_file(self, info: TopicInfo) -> None:
+        meta = {
+            "name": info.name,
+            "topic_id": str(info.topic_id),
+            "partitions": info.partitions,
+            "configs": dict(info.config.overrides),
+        }
+        path = os.path.join(self.path, TOPICS_DIR, f"{info.name}.json")
+        write_atomically(path, json.dumps(meta, indent=1))
+        fsync_directory(os.path.dirname(path))
+
+    async def delete_topic(self, name: str) -> None:
+        self._check_open()
+        info = self.topic(name)
+        os.unlink(os.path.join(self.path, TOPICS_DIR, f"{name}.json"))
+        fsync_directory(os.path.join(self.path, TOPICS_DIR))
+        del self._topics[name]
+        directories = []
+        for partition in range(info.partitions):
+            log = self._logs.pop(TopicPartition(name, partition))
+            self._bury(log, log.segments)
+            os.close(log.directory_fd)
+            directories.append(log.directory)
+        await asyncio.to_thread(_remove_trees, directories)
+
+    async def create_partitions(self, name: str, total: int) -> TopicInfo:
+        self._check_open()
+        info = self.topic(name)
+        if total <= info.partitions:
+            raise InvalidPartitionsError(
+                f"topic {name!r} has {info.partitions} partitions; {total} would not grow it"
+            )
+        check_partition_count(total)
+        grown = replace(info, partitions=total)
+        self._open_partitions(grown, range(info.partitions, total))
+        self._write_topic_file(grown)
+        self._topics[name] = grown
+        return grown
+
+    async def alter_topic_configs(self, name: str, changes: Mapping[str, str | None]) -> TopicInfo:
+        self._check_open()
+        info = self.topic(name)
+        altered = replace(info, config=info.config.with_overrides(changes))
+        self._write_topic_file(altered)
+        self._topics[name] = altered
+        for partition in range(altered.partitions):
+            self._logs[TopicPartition(name, partition)].config = altered.config
+        return altered
+
+    # -- data ------------------------------------------------------------------------
+
+    def _log(self, tp: TopicPartition) -> PartitionLog:
+        self._check_open()
+        check_partition(self._topics.get(tp.topic), tp)
+        return self._logs[tp]
+
+    async def append(
+        self, tp: TopicPartition, records: bytes | memoryview, *, durable: bool = True
+    ) -> AppendResult:
+        log = self._log(tp)
+        batches = validate_batches(records, log.config)
+        segments_before = len(log.segments)
+        try:
+            result = log.append(batches, self._clock.time_ms())
+        except OSError as error:
+            raise KafkaStorageError(f"cannot append to {tp}: {error}") from error
+        policy = log.config.flush_policy
+        if durable and policy is FlushPolicy.GROUP:
+            await self._flusher.group_flush(log)
+        elif durable and policy is FlushPolicy.FSYNC:
+            await self._flusher.flush_now(log)
+        elif len(log.segments) != segments_before:
+            self._flusher.schedule(log)  # a sealed segment is flushed in the background
+        return result
+
+    async def read(self, tp: TopicPartition, offset: int, max_bytes: int) -> ReadResult:
+        return self._log(tp).read(offset, max_bytes)
+
+    async def list_offset(self, tp: TopicPartition, timestamp: int) -> OffsetAndTimestamp:
+        return self._log(tp).list_offset(timestamp)
+
+    async def delete_records(self, tp: TopicPartition, before_offset: int) -> int:
+        log = self._log(tp)
+        target = log.log_end_offset if before_offset == -1 else before_offset
+        self._bury(log, log.delete_records(target))
+        return log.log_start_offset
+
+    # -- maintenance -----------------------------------------------------------------
+
+    async def run_maintenance(self) -> None:
+        self._check_open()
+        now = self._clock.time_ms()
+        for log in list(self._logs.values()):
+            if log.roll_if_aged(now):
+                self._flusher.schedule(log)
+            self._bury(log, log.apply_retention(now))
+        for tp in list(self._logs):
+            await self._compact(tp, now)
+        self._close_buried(now)
+        if now - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
+            await self.checkpoint()
+
+    async def _compact(self, tp: TopicPartition, now: int) -> None:
+        log = self._logs.get(tp)
+        if log is None or not log.config.compact:
+            return
+        limit = now - log.config.min_compaction_lag_ms
+        eligible = []
+        for segment in log.segments[:-1]:
+            if segment.max_timestamp > limit:
+                break
+            eligible.append(segment)
+        if not eligible or eligible[-1].next_offset <= log.first_dirty_offset:
+            return
+        result = await asyncio.get_running_loop().run_in_executor(
+            self._cleaner,
+            lambda: clean_segments(
+                eligible,
+                log.first_dirty_offset,
+                max_map_entries=self.cleaner_max_map_entries,
+                tombstone_horizon_ms=now - log.config.delete_retention_ms,
+                index_interval_bytes=log.config.index_interval_bytes,
+            ),
+        )
+        if result is None or self._logs.get(tp) is not log:
+            return
+        for old, new in result.replacements:
+            if log.replace_segment(old, new):
+                self._bury(log, [old], unlink=False)
+            else:
+                new.delete_files()
+                new.close()
+        log.first_dirty_offset = result.first_dirty_offset
+        self._flusher.schedule(log)
+
+    def _bury(self, log: PartitionLog, segments: list[LogSegment], *, unlink: bool = True) -> None:
+        """Unlink now, close after `file.delete.delay.ms` so reads in flight finish."""
+        close_at = self._clock.time_ms() + log.config.file_delete_delay_ms
+        for segment in segments:
+            if unlink:
+                segment.delete_files()
+            self._graveyard.append((close_at, segment))
+
+    def _close_buried(self, now: int, *, everything: bool = False) -> None:
+        if self._flusher.busy and not everything:
+            return  # a pass in flight may still hold one of these descriptors
+        due = [s for close_at, s in self._graveyard if everything or close_at <= now]
+        self._graveyard = [(t, s) for t, s in self._graveyard if not everything and t > now]
+        for segment in due:
+            segment.close()
+
+    async def checkpoint(self) -> None:
+        """Make index files durable and record every partition's recovery point."""
+        logs = dict(self._logs)
+        points = {str(tp): asdict(log.recovery_point) for tp, log in logs.items()}
+        actives = [log.segment_at(log.recovery_point.segment_base) for log in logs.values()]
+        await asyncio.get_running_loop().run_in_executor(
+            self._flusher.executor, self._write_checkpoint, points, actives
+        )
+        self._last_checkpoint_ms = self._clock.time_ms()
+
+    def _write_checkpoint(
+        self, points: dict[str, dict[str, int]], segments: list[LogSegment | None]
+    ) -> None:
+        for segment in segments:
+            if segment is not None:
+                segment.flush_indexes()
+        text = json.dumps({"version": 1, "partitions": points})
+        write_atomically(os.path.join(self.path, CHECKPOINT_FILE), text)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await self._flusher.drain()
+        snapshots = [log.flush_snapshot() for log in self._logs.values()]
+        for log, snapshot in zip(self._logs.values(), snapshots, strict=True):
+            await asyncio.to_thread(fsync_snapshot, snapshot)
+            log.mark_flushed(snapshot)
+        await self.checkpoint()
+        self._closed = True
+        self._flusher.close()
+        self._cleaner.shutdown(wait=True)
+        for log in self._logs.values():
+            log.close()
+        self._close_buried(0, everything=True)
+        write_atomically(os.path.join(self.path, CLEAN_SHUTDOWN_FILE), "")
+        fsync_directory(self.path)
+        os.close(self._lock_fd)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise KafkaStorageError("storage is closed")
+
+    def topic(self, name: str) -> TopicInfo:
+        info = self._topics.get(name)
+        if info is None:
+            raise UnknownTopicOrPartitionError(f"unknown topic {name!r}")
+        return info
+
+
+def _lock(path: str) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise KafkaStorageError(
+            f"data directory {os.path.dirname(path)} is in use by another luong process"
+        ) from None
+    return fd
+
+
+def _remove_trees(directories: list[str]) -> None:
+    for directory in directories:
+        shutil.rmtree(directory, ignore_errors=True)
