@@ -153,17 +153,22 @@ def check_batch(view: memoryview, position: int = 0) -> int:
 
 def _checked_size(view: memoryview, position: int) -> int:
     remaining = len(view) - position
-    if remaining < BATCH_HEADER_SIZE:
+    if remaining <= MAGIC_OFFSET:
         raise CorruptRecordError(f"record batch truncated: {remaining} bytes left of a header")
     magic = view[position + MAGIC_OFFSET]
     if magic != 2:
         raise InvalidRecordError(f"record batch magic {magic} is not supported (only 2)")
+    if remaining < BATCH_HEADER_SIZE:
+        raise CorruptRecordError(f"record batch truncated: {remaining} bytes left of a header")
     _, batch_length = _PREFIX.unpack_from(view, position)
     size: int = batch_length + LOG_OVERHEAD
     if size < BATCH_HEADER_SIZE:
         raise CorruptRecordError(f"record batch length {batch_length} is below the minimum")
     if size > remaining:
         raise CorruptRecordError(f"record batch truncated: {size} bytes declared, {remaining} left")
+    codec = view[position + CRC_START + 1] & 0x07
+    if codec > Compression.ZSTD:
+        raise CorruptRecordError(f"record batch names unknown compression codec {codec}")
     return size
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import cramjam
 
-from luong.errors import CorruptRecordError, UnsupportedCompressionTypeError
+from luong.errors import CorruptRecordError
 from luong.protocol.records.batch import Compression
 
 __all__ = ["compress", "decompress"]
@@ -68,8 +68,6 @@ def decompress(codec: Compression, data: bytes) -> bytes:
     """Decompress a batch's records section; a damaged stream is CorruptRecordError."""
     if codec is Compression.NONE:
         return data
-    if codec not in _DECOMPRESS:
-        raise UnsupportedCompressionTypeError(f"unknown compression codec {int(codec)}")
     try:
         return _DECOMPRESS[codec](data)
     except cramjam.DecompressionError as error:

@@ -53,6 +53,9 @@ Header = tuple[str, bytes | None]
 
 
 class ControlType(IntEnum):
+    """The type of a control record; UNKNOWN stands for any other (KRaft's own)."""
+
+    UNKNOWN = -1
     ABORT = 0
     COMMIT = 1
 
@@ -143,7 +146,7 @@ def control_type(batch: RecordBatch) -> ControlType | None:
     if key is None or len(key) < 4:
         raise CorruptRecordError("control record without a (version, type) key")
     (kind,) = struct.unpack_from(">h", key, 2)
-    return ControlType(kind)
+    return ControlType(kind) if kind in (0, 1) else ControlType.UNKNOWN
 
 
 def _write_bytes(out: bytearray, data: bytes | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["fsync_directory", "write_atomically"]
+__all__ = ["fsync_directory", "read_offset_file", "write_atomically"]
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -26,3 +26,12 @@ def fsync_directory(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_offset_file(path: str, default: int) -> int:
+    """The decimal offset a `write_atomically` file holds, or `default` if none."""
+    try:
+        with open(path, encoding="ascii") as file:
+            return int(file.read())
+    except (FileNotFoundError, ValueError):
+        return default

@@ -14,6 +14,7 @@ import itertools
 import os
 
 from luong.config import TopicConfig
+from luong.storage.log.files import read_offset_file
 from luong.storage.log.partition_log import LOG_START_FILE, PartitionLog, RecoveryPoint
 from luong.storage.log.recovery import recover_segment
 from luong.storage.log.segment import LogSegment, segment_name
@@ -28,7 +29,7 @@ def load_partition(
 ) -> PartitionLog:
     """Open (and if needed recover) the PartitionLog in `directory`."""
     _remove_temporary_files(directory)
-    log_start = _read_log_start(directory)
+    log_start = read_offset_file(os.path.join(directory, LOG_START_FILE), 0)
     bases = sorted(int(n[:20]) for n in os.listdir(directory) if n.endswith(".log"))
     if not bases:
         segments = [LogSegment(directory, log_start, now_ms)]
@@ -42,14 +43,6 @@ def _remove_temporary_files(directory: str) -> None:
     for name in os.listdir(directory):
         if name.endswith(_TEMPORARY_SUFFIXES):
             os.unlink(os.path.join(directory, name))
-
-
-def _read_log_start(directory: str) -> int:
-    try:
-        with open(os.path.join(directory, LOG_START_FILE), encoding="ascii") as file:
-            return int(file.read())
-    except (FileNotFoundError, ValueError):
-        return 0
 
 
 def _open_segment(directory: str, base: int, now_ms: int) -> LogSegment:
@@ -77,7 +70,7 @@ def _restore(
             start = point.position
             if clean and start == segment.size:
                 continue
-        cut = recover_segment(segment, start, config.index_interval_bytes)
+        cut = recover_segment(segment, start, config.index_interval_bytes, dense=not config.compact)
         segment.flush()
         segment.flush_indexes()
         if cut and i + 1 < len(segments):
@@ -98,7 +91,7 @@ def _trusted_count(segments: list[LogSegment], point: RecoveryPoint | None) -> i
 def _restore_sealed(segment: LogSegment, next_base: int, config: TopicConfig) -> None:
     last = segment.time_index.last_entry()
     if segment.size and last is None:
-        recover_segment(segment, 0, config.index_interval_bytes)  # its indexes were lost
+        recover_segment(segment, 0, config.index_interval_bytes, dense=not config.compact)
         segment.flush_indexes()
     elif last is not None:
         segment.max_timestamp, segment.offset_of_max_timestamp = last

@@ -1,7 +1,8 @@
 """PartitionLog: one partition's sequence of LogSegments.
 
 Directory `<topic>-<partition>/` holds the segments and, once DeleteRecords moved
-it inside a segment, `log-start-offset` (the offset as decimal text). Segments are
+it inside a segment, `log-start-offset` (the offset as decimal text); a compacted
+partition also keeps `cleaner-offset-checkpoint`, where the next pass starts. Segments are
 kept sorted by base offset; the last one is active and takes appends. The log
 start offset is at or past the first segment's base; the log end offset is the
 active segment's `next_offset`.
@@ -22,7 +23,7 @@ from luong.config import TopicConfig
 from luong.protocol.records import BATCH_HEADER_SIZE, BatchHeader, stamp_header
 from luong.storage.api import AppendResult, FileRegion, OffsetAndTimestamp, ReadResult
 from luong.storage.common import check_fetch_offset, first_record_at_or_after, max_timestamp_record
-from luong.storage.log.files import write_atomically
+from luong.storage.log.files import read_offset_file, write_atomically
 from luong.storage.log.segment import LogSegment
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP
 
@@ -30,6 +31,7 @@ __all__ = ["FlushSnapshot", "PartitionLog", "RecoveryPoint"]
 
 LEADER_EPOCH = 0
 LOG_START_FILE = "log-start-offset"
+CLEANER_OFFSET_FILE = "cleaner-offset-checkpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,9 @@ class PartitionLog:
         self._unflushed: list[LogSegment] = [segments[-1]]
         self._directory_dirty = False
         self.directory_fd = os.open(directory, os.O_RDONLY)
-        self.first_dirty_offset = self.log_start_offset
+        self.first_dirty_offset = read_offset_file(
+            os.path.join(directory, CLEANER_OFFSET_FILE), self.log_start_offset
+        )
 
     @property
     def active(self) -> LogSegment:
@@ -274,6 +278,11 @@ class PartitionLog:
             if segment.base_offset == base_offset:
                 return segment
         return None
+
+    def set_first_dirty_offset(self, offset: int) -> None:
+        """Record (durably) where the next compaction pass starts mapping keys."""
+        self.first_dirty_offset = offset
+        write_atomically(os.path.join(self.directory, CLEANER_OFFSET_FILE), str(offset))
 
     def replace_segment(self, old: LogSegment, new: LogSegment) -> bool:
         """Swap a compacted copy in for `old` (still listed); False if `old` is gone.

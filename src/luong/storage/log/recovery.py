@@ -22,11 +22,15 @@ CHUNK_BYTES = 8 << 20
 _PREFIX = struct.Struct(">qi")
 
 
-def recover_segment(segment: LogSegment, position: int, index_interval_bytes: int) -> int:
+def recover_segment(
+    segment: LogSegment, position: int, index_interval_bytes: int, *, dense: bool = True
+) -> int:
     """Scan `segment` from byte `position`; return how many bytes were cut off the end.
 
     `segment.next_offset`, `max_timestamp` and `offset_of_max_timestamp` must
-    describe the trusted prefix when called.
+    describe the trusted prefix when called. With `dense` every batch must start
+    right after the previous one (baseOffset lies outside the CRC, so this is what
+    catches a damaged one); compacted logs have gaps and pass False.
     """
     file_size = os.fstat(segment.fd).st_size
     segment.index.truncate_to_position(position)
@@ -37,7 +41,7 @@ def recover_segment(segment: LogSegment, position: int, index_interval_bytes: in
     while position < file_size:
         want = min(file_size - position, max(CHUNK_BYTES, needed))
         view = memoryview(os.pread(segment.fd, want, position))
-        consumed, needed = _scan_chunk(segment, view, position, index_interval_bytes)
+        consumed, needed = _scan_chunk(segment, view, position, index_interval_bytes, dense)
         position += consumed
         if needed < 0 or (consumed == 0 and position + needed > file_size):
             break
@@ -47,7 +51,7 @@ def recover_segment(segment: LogSegment, position: int, index_interval_bytes: in
 
 
 def _scan_chunk(
-    segment: LogSegment, view: memoryview, start: int, index_interval_bytes: int
+    segment: LogSegment, view: memoryview, start: int, index_interval_bytes: int, dense: bool
 ) -> tuple[int, int]:
     """Account for the valid batches in `view`: (bytes consumed, bytes needed next).
 
@@ -64,7 +68,7 @@ def _scan_chunk(
             return p, -1
         if size > len(view) - p:
             return p, size
-        if not _valid(view, p, segment.next_offset):
+        if not _valid(view, p, segment.next_offset, dense):
             return p, -1
         header = BatchHeader.parse(view, p)
         segment.note_batch(
@@ -79,10 +83,11 @@ def _scan_chunk(
     return p, 0
 
 
-def _valid(view: memoryview, p: int, next_offset: int) -> bool:
+def _valid(view: memoryview, p: int, next_offset: int, dense: bool) -> bool:
     try:
         check_batch(view, p)
     except LuongError:
         return False
     header = BatchHeader.parse(view, p)
-    return header.base_offset >= next_offset and header.last_offset_delta >= 0
+    in_order = header.base_offset == next_offset if dense else header.base_offset >= next_offset
+    return in_order and header.last_offset_delta >= 0

@@ -302,7 +302,7 @@ class LogStorage(Storage):
             else:
                 new.delete_files()
                 new.close()
-        log.first_dirty_offset = result.first_dirty_offset
+        log.set_first_dirty_offset(result.first_dirty_offset)
         self._flusher.schedule(log)
 
     def _bury(self, log: PartitionLog, segments: list[LogSegment], *, unlink: bool = True) -> None:
