@@ -24,10 +24,13 @@ Workloads, in the order they run:
    durable=True, under each `luong.flush.policy`:
    - os: the volume of the raw-write ceiling; an append never suspends under this
      policy, so the appenders in fact run one after the other;
-   - group and fsync: the volume of the fsync'd ceiling; the concurrency is what lets
-     one fsync (group) or one dirty-page flush (fsync) cover many appends.
+   - group: the volume of the fsync'd ceiling; the concurrency is what lets one fsync
+     pass (one fdatasync per partition with waiters) acknowledge many appends;
+   - fsync: the same volume and concurrency; each append runs a pass of its own, one
+     at a time on the engine's flush thread.
    Every appender stops after its share of the volume or at the time bound, whichever
-   comes first; the figure is bytes acknowledged / wall time until the last one returns.
+   comes first; the figure is bytes acknowledged / wall time until the last one returns,
+   and "us/op" is that wall time per append (per Storage.read call for reads).
 3. Read (after each os append, from the page cache): every partition from offset 0 to
    its end through Storage.read with max_bytes 1 MiB, as a fetch would:
    - lookup only: the regions are computed, no byte is read;
@@ -39,7 +42,9 @@ Workloads, in the order they run:
      segment (the worst case);
    - checkpointed: `group` policy, the last append is durable (so the recovery point is
      the log end) and the writer then awaits `checkpoint()`; only the tail past the
-     recovery point (here nothing) is scanned.
+     recovery point (here nothing) is scanned, so what remains is opening the segment
+     (loading its offset and time indexes).
+   Every append but the last is made with durable=False.
    The parent runs os.sync() (so recovery does not also pay for writing back the
    writer's dirty pages), then times `LogStorage(path)`, which recovers, and checks the
    recovered log end offset is the one written. The ceiling is a raw read of as many bytes.
@@ -50,6 +55,12 @@ again costs a host fault per page: a fresh 1 GiB file is then written at ~300 MB
 of several GB/s. Since each case deletes its files, every write workload (ceilings
 included) is preceded by an untimed write and delete of a scratch file of its volume, so
 all of them write into memory the guest holds, as on a long-running host.
+
+Volumes: full run: os appends and raw write 1 GiB, group/fsync appends and raw
+write + fsync 512 MiB, at most 10 s per append case, recovery 1 GiB; --quick: 64 MiB,
+16 MiB, 1 s and 64 MiB. All batches carry one timestamp (they are built once), so the
+time indexes stay almost empty; a real producer's rising timestamps would add about one
+time index entry per offset index entry.
 
 Aims printed beside the figures: os append >= 80% of the raw write rate, group commit
 >= 50% of the raw fsync'd rate, recovery of 1 GiB < 1 s. The machine should be otherwise
@@ -77,7 +88,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from luong.protocol.records import Compression, Record, build_batch
-from luong.storage.api import ReadResult, Region
+from luong.storage.api import FileRegion, ReadResult, Region
 from luong.storage.log import LogStorage
 from luong.types import TopicPartition
 
@@ -88,6 +99,7 @@ MB = 1_000_000
 SEED = 20240601
 TOPIC = "bench"
 LATEST = -1  # ListOffsets timestamp for the log end offset
+RECOVERY_SEGMENT_BYTES = GiB
 _BASE_OFFSET = struct.Struct(">q")
 
 
@@ -364,10 +376,11 @@ class ByteReader:
         return taken
 
     def _read_region(self, region: Region) -> None:
+        if not isinstance(region, FileRegion):
+            raise TypeError(f"expected a FileRegion from LogStorage, got {region!r}")
         if region.length > len(self._view):
             self._view = memoryview(bytearray(region.length))
-        fd, position = region.fd, region.position  # type: ignore[attr-defined]  # FileRegion
-        got = os.preadv(fd, [self._view[: region.length]], position)
+        got = os.preadv(region.fd, [self._view[: region.length]], region.position)
         if got != region.length:
             raise AssertionError(f"short read: {got} of {region.length} bytes")
 
@@ -458,7 +471,7 @@ async def write_log(path: str, batch: bytes, count: int, checkpoint: bool) -> in
     storage = LogStorage(path)
     policy = "group" if checkpoint else "os"
     await storage.create_topic(TOPIC, 1, {"luong.flush.policy": policy,
-                                          "segment.bytes": str(GiB)})
+                                          "segment.bytes": str(RECOVERY_SEGMENT_BYTES)})
     tp = TopicPartition(TOPIC, 0)
     for i in range(count):
         await storage.append(tp, batch, durable=i == count - 1)

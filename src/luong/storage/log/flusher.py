@@ -33,9 +33,16 @@ def fsync_snapshot(snapshot: FlushSnapshot) -> None:
         os.fsync(snapshot.directory_fd)
 
 
-def _fsync_all(snapshots: list[FlushSnapshot]) -> None:
+def _fsync_each(snapshots: list[FlushSnapshot]) -> list[OSError | None]:
+    """fsync every snapshot; one partition's failure does not fail the others."""
+    errors: list[OSError | None] = []
     for snapshot in snapshots:
-        fsync_snapshot(snapshot)
+        try:
+            fsync_snapshot(snapshot)
+            errors.append(None)
+        except OSError as error:
+            errors.append(error)
+    return errors
 
 
 class Flusher:
@@ -69,7 +76,9 @@ class Flusher:
     async def flush_now(self, log: PartitionLog) -> None:
         """One pass for `log` alone (the `fsync` policy)."""
         snapshot = log.flush_snapshot()
-        await self._run_in_thread([snapshot])
+        [error] = await self._run_in_thread([snapshot])
+        if error is not None:
+            raise error
         log.mark_flushed(snapshot)
 
     async def _run_passes(self) -> None:
@@ -77,27 +86,21 @@ class Flusher:
             while self._waiting:
                 waiting, self._waiting = self._waiting, {}
                 snapshots = [(log, log.flush_snapshot()) for log in waiting]
-                error = await self._try_fsync([s for _, s in snapshots])
-                for log, snapshot in snapshots:
+                errors = await self._run_in_thread([s for _, s in snapshots])
+                for (log, snapshot), error in zip(snapshots, errors, strict=True):
                     if error is None:
                         log.mark_flushed(snapshot)
                     _release(waiting[log], error)
         finally:
             self._pass = None
 
-    async def _try_fsync(self, snapshots: list[FlushSnapshot]) -> KafkaStorageError | None:
-        try:
-            await self._run_in_thread(snapshots)
-        except KafkaStorageError as error:
-            return error
-        return None
-
-    async def _run_in_thread(self, snapshots: list[FlushSnapshot]) -> None:
+    async def _run_in_thread(
+        self, snapshots: list[FlushSnapshot]
+    ) -> list[KafkaStorageError | None]:
         self.passes += 1
-        try:
-            await asyncio.get_running_loop().run_in_executor(self.executor, _fsync_all, snapshots)
-        except OSError as error:
-            raise KafkaStorageError(f"fsync failed: {error}") from error
+        loop = asyncio.get_running_loop()
+        errors = await loop.run_in_executor(self.executor, _fsync_each, snapshots)
+        return [None if e is None else KafkaStorageError(f"fsync failed: {e}") for e in errors]
 
     async def drain(self) -> None:
         """Wait for the running pass and any queued one."""

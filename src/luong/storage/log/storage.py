@@ -187,13 +187,12 @@ class LogStorage(Storage):
         os.unlink(os.path.join(self.path, TOPICS_DIR, f"{name}.json"))
         fsync_directory(os.path.join(self.path, TOPICS_DIR))
         del self._topics[name]
-        directories = []
-        for partition in range(info.partitions):
-            log = self._logs.pop(TopicPartition(name, partition))
+        logs = [self._logs.pop(TopicPartition(name, p)) for p in range(info.partitions)]
+        await self._flusher.drain()  # no pass may still hold these descriptors
+        for log in logs:
             self._bury(log, log.segments)
             os.close(log.directory_fd)
-            directories.append(log.directory)
-        await asyncio.to_thread(_remove_trees, directories)
+        await asyncio.to_thread(_remove_trees, [log.directory for log in logs])
 
     async def create_partitions(self, name: str, total: int) -> TopicInfo:
         self._check_open()
