@@ -416,11 +416,21 @@ def append_result(
     run: AppendRun, batch_size: int, policy: str, params: Params, ceilings: Ceilings
 ) -> Result:
     name = f"{policy:<5} {size_name(batch_size):>6} batches"
-    result = Result("append", name, rate(run.bytes, run.seconds), "MB/s",
-                    op_us=1e6 * run.seconds / max(run.appends, 1))
-    result.detail = {"bytes": run.bytes, "appends": run.appends, "seconds": run.seconds,
-                     "appenders": params.appenders, "partitions": params.partitions,
-                     "fsync_passes": run.flush_passes}
+    result = Result(
+        "append",
+        name,
+        rate(run.bytes, run.seconds),
+        "MB/s",
+        op_us=1e6 * run.seconds / max(run.appends, 1),
+    )
+    result.detail = {
+        "bytes": run.bytes,
+        "appends": run.appends,
+        "seconds": run.seconds,
+        "appenders": params.appenders,
+        "partitions": params.partitions,
+        "fsync_passes": run.flush_passes,
+    }
     if policy == "os":
         result.ceiling, result.ceiling_name = ceilings.write, "raw write"
         result.aim, result.aim_percent = ">= 80%", 80.0
@@ -445,10 +455,21 @@ async def read_cases(
         if run.bytes != written:
             raise AssertionError(f"read {run.bytes} bytes back of {written} written")
         name = f"{label:<11} {size_name(batch_size):>6} batches"
-        result = Result("read", name, rate(run.bytes, run.seconds), "MB/s",
-                        ceilings.read, "raw read", op_us=1e6 * run.seconds / max(run.reads, 1))
-        result.detail = {"bytes": run.bytes, "reads": run.reads, "seconds": run.seconds,
-                         "max_bytes": params.read_chunk}
+        result = Result(
+            "read",
+            name,
+            rate(run.bytes, run.seconds),
+            "MB/s",
+            ceilings.read,
+            "raw read",
+            op_us=1e6 * run.seconds / max(run.reads, 1),
+        )
+        result.detail = {
+            "bytes": run.bytes,
+            "reads": run.reads,
+            "seconds": run.seconds,
+            "max_bytes": params.read_chunk,
+        }
         results.append(result)
     return results
 
@@ -470,8 +491,9 @@ def recovery_writer(
 async def write_log(path: str, batch: bytes, count: int, checkpoint: bool) -> int:
     storage = LogStorage(path)
     policy = "group" if checkpoint else "os"
-    await storage.create_topic(TOPIC, 1, {"luong.flush.policy": policy,
-                                          "segment.bytes": str(RECOVERY_SEGMENT_BYTES)})
+    await storage.create_topic(
+        TOPIC, 1, {"luong.flush.policy": policy, "segment.bytes": str(RECOVERY_SEGMENT_BYTES)}
+    )
     tp = TopicPartition(TOPIC, 0)
     for i in range(count):
         await storage.append(tp, batch, durable=i == count - 1)
@@ -527,9 +549,17 @@ def recovery_case(
     volume = count * len(batch)
     label = "checkpointed" if checkpoint else "no checkpoint"
     name = f"{size_name(volume)} {label:<13} {size_name(len(batch)):>6} batches"
-    return Result("recovery", name, seconds, "s", volume / (ceilings.read * MB), "raw read",
-                  "< 1 s", aim_seconds=1.0,
-                  detail={"bytes": volume, "batches": count, "log_end_offset": end})
+    return Result(
+        "recovery",
+        name,
+        seconds,
+        "s",
+        volume / (ceilings.read * MB),
+        "raw read",
+        "< 1 s",
+        aim_seconds=1.0,
+        detail={"bytes": volume, "batches": count, "log_end_offset": end},
+    )
 
 
 # -- report --------------------------------------------------------------------------
@@ -542,8 +572,10 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def print_table(results: Sequence[Result]) -> None:
-    header = (f"{'section':<9} {'workload':<40} {'luong':>13} {'us/op':>8}  {'ceiling':<30} "
-              f"{'% ceil':>7}  aim")
+    header = (
+        f"{'section':<9} {'workload':<40} {'luong':>13} {'us/op':>8}  {'ceiling':<30} "
+        f"{'% ceil':>7}  aim"
+    )
     print(header)
     print("-" * len(header))
     section = ""
@@ -556,8 +588,10 @@ def print_table(results: Sequence[Result]) -> None:
         verdict = {True: "ok", False: "MISSED", None: ""}[r.met]
         aim = f"{r.aim} {verdict}".strip() or "-"
         per_op = f"{r.op_us:8.1f}" if r.op_us is not None else "-"
-        print(f"{r.section:<9} {r.name:<40} {format_value(r.value, r.unit):>13} {per_op:>8}  "
-              f"{ceiling:<30} {percent:>7}  {aim}")
+        print(
+            f"{r.section:<9} {r.name:<40} {format_value(r.value, r.unit):>13} {per_op:>8}  "
+            f"{ceiling:<30} {percent:>7}  {aim}"
+        )
 
 
 def machine_info(root: str) -> dict[str, Any]:
@@ -570,11 +604,20 @@ def machine_info(root: str) -> dict[str, Any]:
     }
 
 
-def write_json(path: str, params: Params, machine: dict[str, Any], ceilings: Ceilings,
-               results: Sequence[Result]) -> None:
+def write_json(
+    path: str,
+    params: Params,
+    machine: dict[str, Any],
+    ceilings: Ceilings,
+    results: Sequence[Result],
+) -> None:
     rows = [asdict(r) | {"percent": r.percent, "met": r.met} for r in results]
-    document = {"params": asdict(params), "machine": machine, "ceilings_mb_s": asdict(ceilings),
-                "results": rows}
+    document = {
+        "params": asdict(params),
+        "machine": machine,
+        "ceilings_mb_s": asdict(ceilings),
+        "results": rows,
+    }
     with open(path, "w", encoding="utf-8") as file:
         json.dump(document, file, indent=1)
 
@@ -584,8 +627,11 @@ def write_json(path: str, params: Params, machine: dict[str, Any], ceilings: Cei
 
 def run(root: str, params: Params) -> tuple[Ceilings, list[Result]]:
     ceilings = measure_ceilings(root, params)
-    print(f"ceilings: raw write {ceilings.write:.1f} MB/s, raw write+fsync/MiB "
-          f"{ceilings.write_fsync:.1f} MB/s, raw read {ceilings.read:.1f} MB/s", flush=True)
+    print(
+        f"ceilings: raw write {ceilings.write:.1f} MB/s, raw write+fsync/MiB "
+        f"{ceilings.write_fsync:.1f} MB/s, raw read {ceilings.read:.1f} MB/s",
+        flush=True,
+    )
     rng = random.Random(SEED)
     batches = {size: payload_batch(size, rng) for size in params.batch_sizes}
     results: list[Result] = []
@@ -632,10 +678,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         machine = machine_info(root)
         print(f"luong storage benchmark ({'quick' if args.quick else 'full'}) in {root}")
         print(f"  {machine}")
-        print(f"  {params.appenders} appenders over {params.partitions} partitions; volumes: "
-              f"os {size_name(params.write_volume)}, group/fsync {size_name(params.sync_volume)}"
-              f", at most {params.time_limit_s:g} s per case; recovery "
-              f"{size_name(params.recovery_volume)}", flush=True)
+        print(
+            f"  {params.appenders} appenders over {params.partitions} partitions; volumes: "
+            f"os {size_name(params.write_volume)}, group/fsync {size_name(params.sync_volume)}"
+            f", at most {params.time_limit_s:g} s per case; recovery "
+            f"{size_name(params.recovery_volume)}",
+            flush=True,
+        )
         ceilings, results = run(root, params)
     finally:
         shutil.rmtree(root, ignore_errors=True)
