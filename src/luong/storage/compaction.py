@@ -6,7 +6,8 @@ pass stops at a batch boundary and the rest waits for the next pass). Every batc
 before the end of that section is then rewritten keeping a record iff its key has
 no later offset in the map; tombstones (null values) also go once they are older
 than `delete.retention.ms`. Offsets and order never change; a batch that keeps
-all its records is kept byte for byte, one that keeps none disappears.
+all its records is kept byte for byte, one that keeps some is rebuilt over the
+same offset range (base and last offset as before), one that keeps none disappears.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def compact_batch(
         transactional=header.is_transactional,
         partition_leader_epoch=header.partition_leader_epoch,
         timestamp_type=header.timestamp_type,
+        base_offset=header.base_offset,
+        last_offset=header.last_offset,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -205,5 +206,20 @@ def test_topics_survive_restart_and_deleted_ones_leave_no_files(tmp_path: Path) 
         reopened = LogStorage(str(tmp_path), ManualClock())
         assert set(reopened.topics()) == {"keep"}
         await reopened.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_background_checkpoint_follows_every_checkpoint_bytes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        s = LogStorage(str(tmp_path), ManualClock(), checkpoint_bytes=2000)
+        await s.create_topic("t", 1, {"luong.flush.policy": "os"})
+        for i in range(30):
+            await s.append(TP, make_batch([b"%02d" % i]))
+        assert s._checkpoint_task is not None
+        await s._checkpoint_task
+        points = json.loads((tmp_path / "recovery-point-offset-checkpoint").read_text())
+        assert points["partitions"]["t-0"]["next_offset"] >= 2000 // len(make_batch([b"00"]))
+        await s.close()
 
     asyncio.run(scenario())

@@ -10,6 +10,7 @@ from luong.protocol.records.batch import (
     set_base_offset,
     split_batches,
     stamp_header,
+    stamp_prefix,
 )
 from luong.protocol.records.compression import compress, decompress
 from luong.protocol.records.record import (
@@ -41,4 +42,5 @@ __all__ = [
     "set_base_offset",
     "split_batches",
     "stamp_header",
+    "stamp_prefix",
 ]

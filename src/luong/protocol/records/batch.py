@@ -43,6 +43,7 @@ __all__ = [
     "set_base_offset",
     "split_batches",
     "stamp_header",
+    "stamp_prefix",
 ]
 
 BATCH_HEADER_SIZE = 61
@@ -51,8 +52,10 @@ CRC_START = 21
 MAGIC_OFFSET = 16
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 _PREFIX = struct.Struct(">qi")
+_STAMP = struct.Struct(">qii")
 _BASE_OFFSET = struct.Struct(">q")
 _CRC = struct.Struct(">I")
+_LENGTH_AND_CRC = struct.Struct(">i4xxI")  # batchLength at 8, crc at 17
 _TIMESTAMP_TYPE_BIT = 0x08
 _TRANSACTIONAL_BIT = 0x10
 _CONTROL_BIT = 0x20
@@ -145,13 +148,10 @@ def split_batches(buf: bytes | bytearray | memoryview) -> list[memoryview]:
 
 
 def check_batch(view: memoryview, position: int = 0) -> int:
-    """Validate the batch at `position` (length, magic, CRC32C); return its size."""
-    size = _checked_size(view, position)
-    _check_crc(view[position : position + size])
-    return size
+    """Validate the batch at `position` (length, magic, codec, CRC32C); return its size.
 
-
-def _checked_size(view: memoryview, position: int) -> int:
+    This runs once per produced batch and per recovered batch: keep it tight.
+    """
     remaining = len(view) - position
     if remaining <= MAGIC_OFFSET:
         raise CorruptRecordError(f"record batch truncated: {remaining} bytes left of a header")
@@ -160,28 +160,32 @@ def _checked_size(view: memoryview, position: int) -> int:
         raise InvalidRecordError(f"record batch magic {magic} is not supported (only 2)")
     if remaining < BATCH_HEADER_SIZE:
         raise CorruptRecordError(f"record batch truncated: {remaining} bytes left of a header")
-    _, batch_length = _PREFIX.unpack_from(view, position)
+    batch_length, stored_crc = _LENGTH_AND_CRC.unpack_from(view, position + 8)
     size: int = batch_length + LOG_OVERHEAD
     if size < BATCH_HEADER_SIZE:
         raise CorruptRecordError(f"record batch length {batch_length} is below the minimum")
     if size > remaining:
         raise CorruptRecordError(f"record batch truncated: {size} bytes declared, {remaining} left")
-    codec = view[position + CRC_START + 1] & 0x07
-    if codec > Compression.ZSTD:
+    if view[position + CRC_START + 1] & 0x07 > Compression.ZSTD:
+        codec = view[position + CRC_START + 1] & 0x07
         raise CorruptRecordError(f"record batch names unknown compression codec {codec}")
+    actual = crc32c(view[position + CRC_START : position + size])
+    if stored_crc != actual:
+        raise CorruptRecordError(
+            f"record batch CRC mismatch: stored {stored_crc}, computed {actual}"
+        )
     return size
-
-
-def _check_crc(batch: memoryview) -> None:
-    (stored,) = _CRC.unpack_from(batch, 17)
-    actual = crc32c(batch[CRC_START:])
-    if stored != actual:
-        raise CorruptRecordError(f"record batch CRC mismatch: stored {stored}, computed {actual}")
 
 
 def set_base_offset(buf: bytearray | memoryview, base_offset: int, position: int = 0) -> None:
     """Rewrite baseOffset in place; the CRC does not cover it."""
     _BASE_OFFSET.pack_into(buf, position, base_offset)
+
+
+def stamp_prefix(size: int, base_offset: int, leader_epoch: int) -> bytes:
+    """The first 16 bytes of a stored batch of `size` bytes: baseOffset, batchLength and
+    partitionLeaderEpoch, the fields outside the CRC that the broker assigns."""
+    return _STAMP.pack(base_offset, size - LOG_OVERHEAD, leader_epoch)
 
 
 def stamp_header(

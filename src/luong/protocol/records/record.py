@@ -179,6 +179,8 @@ class _BatchFields:
     producer_epoch: int
     base_sequence: int
     partition_leader_epoch: int
+    base_offset: int
+    last_offset: int
 
 
 def build_batch(
@@ -192,24 +194,34 @@ def build_batch(
     control: bool = False,
     partition_leader_epoch: int = -1,
     timestamp_type: TimestampType = TimestampType.CREATE_TIME,
+    base_offset: int | None = None,
+    last_offset: int | None = None,
 ) -> bytes:
     """Encode records (offsets and timestamps absolute) into one v2 batch.
 
-    The batch's baseOffset is the first record's offset, so offsets with gaps (as
-    compaction leaves them) survive; `records` must not be empty.
+    baseOffset and the last offset default to the first and last record's; the
+    compaction cleaner passes the original batch's, so a batch that lost records
+    still spans the same offsets (as Kafka's cleaner keeps it). `records` must
+    not be empty.
     """
     if not records:
         raise ValueError("a batch holds at least one record")
     attributes = int(compression) | (int(timestamp_type) << 3)
     attributes |= (0x10 if transactional else 0) | (0x20 if control else 0)
     fields = _BatchFields(
-        attributes, producer_id, producer_epoch, base_sequence, partition_leader_epoch
+        attributes,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        partition_leader_epoch,
+        records[0].offset if base_offset is None else base_offset,
+        records[-1].offset if last_offset is None else last_offset,
     )
     return _assemble(records, compression, fields)
 
 
 def _assemble(records: Sequence[Record], compression: Compression, fields: _BatchFields) -> bytes:
-    base_offset = records[0].offset
+    base_offset = fields.base_offset
     base_timestamp = min(record.timestamp for record in records)
     max_timestamp = max(record.timestamp for record in records)
     body = b"".join(_encode_record(r, base_offset, base_timestamp) for r in records)
@@ -225,7 +237,7 @@ def _assemble(records: Sequence[Record], compression: Compression, fields: _Batc
         2,
         0,
         fields.attributes,
-        records[-1].offset - base_offset,
+        fields.last_offset - base_offset,
         base_timestamp,
         max_timestamp,
         fields.producer_id,

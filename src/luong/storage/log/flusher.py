@@ -2,7 +2,8 @@
 
 Group commit: an append that must be durable registers a waiter and awaits it.
 One pass at a time takes a FlushSnapshot of every partition with waiters (on the
-loop thread), fsyncs them on the flush thread, then releases every waiter of the
+loop thread), fsyncs them on the flush threads (one task per partition, so the
+file system can merge their journal commits), then releases every waiter of the
 pass. Appends that arrive during a pass wait for the next one, so one fsync per
 file covers every append that queued while the previous fsync ran: the window
 adapts to the disk's latency. The `fsync` policy runs a pass per append instead.
@@ -15,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from luong.errors import KafkaStorageError
 from luong.storage.log.partition_log import FlushSnapshot, PartitionLog
 
 __all__ = ["Flusher", "fsync_snapshot"]
+
+FLUSH_THREADS = 4
 
 
 def fsync_snapshot(snapshot: FlushSnapshot) -> None:
@@ -33,50 +37,41 @@ def fsync_snapshot(snapshot: FlushSnapshot) -> None:
         os.fsync(snapshot.directory_fd)
 
 
-def _fsync_each(snapshots: list[FlushSnapshot]) -> list[OSError | None]:
-    """fsync every snapshot; one partition's failure does not fail the others."""
-    errors: list[OSError | None] = []
-    for snapshot in snapshots:
-        try:
-            fsync_snapshot(snapshot)
-            errors.append(None)
-        except OSError as error:
-            errors.append(error)
-    return errors
-
-
 class Flusher:
-    """Runs fsync passes on one background thread."""
+    """Runs fsync passes on a small pool of background threads."""
 
     def __init__(self) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="luong-flush")
+        self.executor = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="luong-flush")
         self._waiting: dict[PartitionLog, list[asyncio.Future[None]]] = {}
         self._pass: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Future[Any]] = set()  # fsyncs not yet returned
         self.passes = 0
 
     @property
     def busy(self) -> bool:
-        return self._pass is not None
+        """True while any fsync may still use a segment's descriptor."""
+        return self._pass is not None or bool(self._in_flight)
 
     async def group_flush(self, log: PartitionLog) -> None:
         """Return once everything `log` holds now is on disk (shared fsync)."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(log, []).append(waiter)
-        if self._pass is None:
-            self._pass = loop.create_task(self._run_passes())
+        self._start_passes()
         await waiter
 
     def schedule(self, log: PartitionLog) -> None:
         """Flush `log` in the next pass without anyone waiting (after a roll)."""
         self._waiting.setdefault(log, [])
+        self._start_passes()
+
+    def _start_passes(self) -> None:
         if self._pass is None:
             self._pass = asyncio.get_running_loop().create_task(self._run_passes())
 
     async def flush_now(self, log: PartitionLog) -> None:
         """One pass for `log` alone (the `fsync` policy)."""
         snapshot = log.flush_snapshot()
-        [error] = await self._run_in_thread([snapshot])
+        [error] = await self._fsync([snapshot])
         if error is not None:
             raise error
         log.mark_flushed(snapshot)
@@ -86,7 +81,7 @@ class Flusher:
             while self._waiting:
                 waiting, self._waiting = self._waiting, {}
                 snapshots = [(log, log.flush_snapshot()) for log in waiting]
-                errors = await self._run_in_thread([s for _, s in snapshots])
+                errors = await self._fsync([s for _, s in snapshots])
                 for (log, snapshot), error in zip(snapshots, errors, strict=True):
                     if error is None:
                         log.mark_flushed(snapshot)
@@ -94,21 +89,39 @@ class Flusher:
         finally:
             self._pass = None
 
-    async def _run_in_thread(
-        self, snapshots: list[FlushSnapshot]
-    ) -> list[KafkaStorageError | None]:
+    async def _fsync(self, snapshots: list[FlushSnapshot]) -> list[KafkaStorageError | None]:
+        """fsync every snapshot in parallel; one partition's failure fails only its own."""
         self.passes += 1
         loop = asyncio.get_running_loop()
-        errors = await loop.run_in_executor(self.executor, _fsync_each, snapshots)
-        return [None if e is None else KafkaStorageError(f"fsync failed: {e}") for e in errors]
+        work = asyncio.gather(
+            *(loop.run_in_executor(self.executor, fsync_snapshot, s) for s in snapshots),
+            return_exceptions=True,
+        )
+        self._in_flight.add(work)
+        try:
+            results = await work
+        finally:
+            self._in_flight.discard(work)
+        return [_storage_error(result) for result in results]
 
     async def drain(self) -> None:
-        """Wait for the running pass and any queued one."""
-        while self._pass is not None:
-            await asyncio.shield(self._pass)
+        """Wait until no pass runs and no fsync is in flight."""
+        while self.busy:
+            pending: list[asyncio.Future[Any]] = [*self._in_flight]
+            if self._pass is not None:
+                pending.append(self._pass)
+            await asyncio.wait(pending)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
+
+
+def _storage_error(result: object) -> KafkaStorageError | None:
+    if result is None:
+        return None
+    if isinstance(result, OSError):
+        return KafkaStorageError(f"fsync failed: {result}")
+    raise result  # type: ignore[misc]  # not an I/O error: a bug, let it surface
 
 
 def _release(waiters: list[asyncio.Future[None]], error: KafkaStorageError | None) -> None:

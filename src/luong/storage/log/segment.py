@@ -80,14 +80,19 @@ class LogSegment:
         last_offset: int,
         max_timestamp: int,
         index_interval_bytes: int,
+        *,
+        defer: bool = False,
     ) -> None:
-        """Account for a batch now stored at `position` (after a write or a recovery scan)."""
+        """Account for a batch now stored at `position` (after a write or a recovery scan);
+        with `defer`, new index entries reach their files on `write_indexes`."""
         if max_timestamp > self.max_timestamp:
             self.max_timestamp = max_timestamp
             self.offset_of_max_timestamp = base_offset
         if position > 0 and self.bytes_since_index_entry >= index_interval_bytes:
-            self.index.append(base_offset, position)
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+            self.index.append(base_offset, position, defer=defer)
+            self.time_index.maybe_append(
+                self.max_timestamp, self.offset_of_max_timestamp, defer=defer
+            )
             self.bytes_since_index_entry = 0
         self.bytes_since_index_entry += length
         self.size = position + length
@@ -141,6 +146,10 @@ class LogSegment:
 
     def flush(self) -> None:
         os.fdatasync(self.fd)
+
+    def write_indexes(self) -> None:
+        self.index.write_pending()
+        self.time_index.write_pending()
 
     def flush_indexes(self) -> None:
         self.index.flush()

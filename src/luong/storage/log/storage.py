@@ -64,11 +64,16 @@ class LogStorage(Storage):
         clock: Clock | None = None,
         *,
         checkpoint_interval_ms: int = 60_000,
+        checkpoint_bytes: int = 64 << 20,
         cleaner_max_map_entries: int = 500_000,
     ) -> None:
         self.path = os.path.abspath(path)
         self._clock = clock or SystemClock()
         self.checkpoint_interval_ms = checkpoint_interval_ms
+        self.checkpoint_bytes = checkpoint_bytes
+        self._bytes_since_checkpoint = 0
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._checkpoint_lock = asyncio.Lock()  # one checkpoint file write at a time
         self.cleaner_max_map_entries = cleaner_max_map_entries
         os.makedirs(os.path.join(self.path, TOPICS_DIR), exist_ok=True)
         self._lock_fd = _lock(os.path.join(self.path, LOCK_FILE))
@@ -235,6 +240,7 @@ class LogStorage(Storage):
             result = log.append(batches, self._clock.time_ms())
         except OSError as error:
             raise KafkaStorageError(f"cannot append to {tp}: {error}") from error
+        self._count_towards_checkpoint(len(records))
         policy = log.config.flush_policy
         if durable and policy is FlushPolicy.GROUP:
             await self._flusher.group_flush(log)
@@ -320,8 +326,31 @@ class LogStorage(Storage):
         for segment in due:
             segment.close()
 
+    def _count_towards_checkpoint(self, appended_bytes: int) -> None:
+        """Every `checkpoint_bytes` appended, flush everything and checkpoint in the
+        background, so a crash never leaves more than about that much to scan."""
+        self._bytes_since_checkpoint += appended_bytes
+        if self._bytes_since_checkpoint >= self.checkpoint_bytes and self._checkpoint_task is None:
+            self._bytes_since_checkpoint = 0
+            loop = asyncio.get_running_loop()
+            self._checkpoint_task = loop.create_task(self._flush_and_checkpoint())
+
+    async def _flush_and_checkpoint(self) -> None:
+        try:
+            logs = [log for log in self._logs.values() if log.has_unflushed()]
+            await asyncio.gather(*(self._flusher.group_flush(log) for log in logs))
+            await self.checkpoint()
+        except KafkaStorageError:
+            pass  # appends see the failure themselves; the next checkpoint tries again
+        finally:
+            self._checkpoint_task = None
+
     async def checkpoint(self) -> None:
         """Make index files durable and record every partition's recovery point."""
+        async with self._checkpoint_lock:
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
         logs = dict(self._logs)
         points = {str(tp): asdict(log.recovery_point) for tp, log in logs.items()}
         actives = [log.segment_at(log.recovery_point.segment_base) for log in logs.values()]
@@ -342,6 +371,8 @@ class LogStorage(Storage):
     async def close(self) -> None:
         if self._closed:
             return
+        if self._checkpoint_task is not None:
+            await self._checkpoint_task
         await self._flusher.drain()
         snapshots = [log.flush_snapshot() for log in self._logs.values()]
         for log, snapshot in zip(self._logs.values(), snapshots, strict=True):
