@@ -38,12 +38,14 @@ Workloads, in the order they run:
      base offset checked against the requested offset).
 4. Recovery after a kill: a child process writes one 1 GiB partition (1 KiB or 64 KiB
    batches, one segment) and is killed with SIGKILL, so no clean-shutdown marker is left:
-   - no checkpoint: `os` policy, the writer never checkpoints, so the open scans the whole
-     segment (the worst case);
+   - worst case: `os` policy with the background checkpoint (every `checkpoint_bytes`,
+     64 MiB by default) switched off, so the open scans the whole segment;
+   - serving: `os` policy with default settings, the writer yielding to its event loop
+     every 16 appends as a broker does between requests, so the background flush and
+     checkpoint run; the open scans what was written since the last one (< 64 MiB);
    - checkpointed: `group` policy, the last append is durable (so the recovery point is
      the log end) and the writer then awaits `checkpoint()`; only the tail past the
-     recovery point (here nothing) is scanned, so what remains is opening the segment
-     (loading its offset and time indexes).
+     recovery point (here nothing) is scanned, so what remains is opening the segment.
    Every append but the last is made with durable=False.
    The parent runs os.sync() (so recovery does not also pay for writing back the
    writer's dirty pages), then times `LogStorage(path)`, which recovers, and checks the
@@ -220,9 +222,11 @@ def prefault(root: str, volume: int) -> None:
 # -- ceilings ------------------------------------------------------------------------
 
 
-def raw_write(path: str, volume: int, time_limit_s: float, *, fsync_each: bool) -> float:
-    """MB/s of os.write in 1 MiB blocks into a new file (fsync after each block if asked)."""
-    block = random.Random(SEED).randbytes(MiB)
+def raw_write(
+    path: str, volume: int, time_limit_s: float, *, fsync_each: bool, block_size: int = MiB
+) -> float:
+    """MB/s of os.write in blocks (1 MiB) into a new file (fsync after each block if asked)."""
+    block = random.Random(SEED).randbytes(block_size)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     written = 0
     try:
@@ -258,6 +262,7 @@ class Ceilings:
     write: float
     write_fsync: float
     read: float
+    write_in_blocks: dict[int, float]  # raw write, one os.write per batch-sized block
 
 
 def measure_ceilings(root: str, params: Params) -> Ceilings:
@@ -271,7 +276,15 @@ def measure_ceilings(root: str, params: Params) -> Ceilings:
     write_fsync = raw_write(path, params.sync_volume, params.time_limit_s, fsync_each=True)
     os.unlink(path)
     settle()
-    return Ceilings(write, write_fsync, read)
+    in_blocks = {}
+    for size in params.batch_sizes:
+        prefault(root, params.write_volume)
+        in_blocks[size] = raw_write(
+            path, params.write_volume, params.time_limit_s, fsync_each=False, block_size=size
+        )
+        os.unlink(path)
+        settle()
+    return Ceilings(write, write_fsync, read, in_blocks)
 
 
 # -- appends -------------------------------------------------------------------------
@@ -430,6 +443,7 @@ def append_result(
         "appenders": params.appenders,
         "partitions": params.partitions,
         "fsync_passes": run.flush_passes,
+        "raw_write_in_batch_sized_blocks_mb_s": ceilings.write_in_blocks.get(batch_size),
     }
     if policy == "os":
         result.ceiling, result.ceiling_name = ceilings.write, "raw write"
@@ -477,36 +491,39 @@ async def read_cases(
 # -- recovery ------------------------------------------------------------------------
 
 
-def recovery_writer(
-    path: str, batch: bytes, count: int, checkpoint: bool, conn: Connection
-) -> None:
+RECOVERY_MODES = ("worst case", "serving", "checkpointed")
+
+
+def recovery_writer(path: str, batch: bytes, count: int, mode: str, conn: Connection) -> None:
     """Child process: write `count` batches, report the log end offset, wait to be killed."""
-    end = asyncio.run(write_log(path, batch, count, checkpoint))
+    end = asyncio.run(write_log(path, batch, count, mode))
     conn.send(end)
     conn.close()
     while True:
         time.sleep(60)
 
 
-async def write_log(path: str, batch: bytes, count: int, checkpoint: bool) -> int:
-    storage = LogStorage(path)
-    policy = "group" if checkpoint else "os"
+async def write_log(path: str, batch: bytes, count: int, mode: str) -> int:
+    storage = LogStorage(path, checkpoint_bytes=1 << 62 if mode == "worst case" else 64 << 20)
+    policy = "group" if mode == "checkpointed" else "os"
     await storage.create_topic(
         TOPIC, 1, {"luong.flush.policy": policy, "segment.bytes": str(RECOVERY_SEGMENT_BYTES)}
     )
     tp = TopicPartition(TOPIC, 0)
     for i in range(count):
         await storage.append(tp, batch, durable=i == count - 1)
-    if checkpoint:
+        if mode == "serving" and i % 16 == 15:
+            await asyncio.sleep(0)  # a broker's loop turns between requests
+    if mode == "checkpointed":
         await storage.checkpoint()
     return (await storage.list_offset(tp, LATEST)).offset
 
 
-def spawn_and_kill(path: str, batch: bytes, count: int, checkpoint: bool) -> int:
+def spawn_and_kill(path: str, batch: bytes, count: int, mode: str) -> int:
     """Run the writer in a fresh process, SIGKILL it once written; return its log end."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    writer = context.Process(target=recovery_writer, args=(path, batch, count, checkpoint, sender))
+    writer = context.Process(target=recovery_writer, args=(path, batch, count, mode, sender))
     writer.start()
     sender.close()
     try:
@@ -529,13 +546,11 @@ async def recovered_end(storage: LogStorage) -> int:
         await storage.close()
 
 
-def recovery_case(
-    root: str, batch: bytes, checkpoint: bool, params: Params, ceilings: Ceilings
-) -> Result:
-    path = os.path.join(root, f"recovery-{len(batch)}-{int(checkpoint)}")
+def recovery_case(root: str, batch: bytes, mode: str, params: Params, ceilings: Ceilings) -> Result:
+    path = os.path.join(root, f"recovery-{len(batch)}-{mode.replace(' ', '-')}")
     count = params.recovery_volume // len(batch)
     try:
-        written_end = spawn_and_kill(path, batch, count, checkpoint)
+        written_end = spawn_and_kill(path, batch, count, mode)
         settle()
         start = time.perf_counter()
         storage = LogStorage(path)
@@ -547,8 +562,7 @@ def recovery_case(
     if end != written_end:
         raise AssertionError(f"recovered log end {end}, written {written_end}")
     volume = count * len(batch)
-    label = "checkpointed" if checkpoint else "no checkpoint"
-    name = f"{size_name(volume)} {label:<13} {size_name(len(batch)):>6} batches"
+    name = f"{size_name(volume)} {mode:<13} {size_name(len(batch)):>6} batches"
     return Result(
         "recovery",
         name,
@@ -632,6 +646,8 @@ def run(root: str, params: Params) -> tuple[Ceilings, list[Result]]:
         f"{ceilings.write_fsync:.1f} MB/s, raw read {ceilings.read:.1f} MB/s",
         flush=True,
     )
+    for size, speed in ceilings.write_in_blocks.items():
+        print(f"ceilings: raw write, one os.write per {size_name(size)}: {speed:.1f} MB/s")
     rng = random.Random(SEED)
     batches = {size: payload_batch(size, rng) for size in params.batch_sizes}
     results: list[Result] = []
@@ -642,9 +658,9 @@ def run(root: str, params: Params) -> tuple[Ceilings, list[Result]]:
     reads = [r for r in results if r.section == "read"]
     results = [r for r in results if r.section != "read"] + reads
     for size in sorted(batches, reverse=True):
-        for checkpoint in (False, True):
-            results.append(recovery_case(root, batches[size], checkpoint, params, ceilings))
-            print(f"  done: recovery {size_name(size)} checkpoint={checkpoint}", flush=True)
+        for mode in RECOVERY_MODES:
+            results.append(recovery_case(root, batches[size], mode, params, ceilings))
+            print(f"  done: recovery {size_name(size)} {mode}", flush=True)
     return ceilings, results
 
 

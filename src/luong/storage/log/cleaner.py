@@ -80,7 +80,12 @@ def _clean_one(
         kept_header = BatchHeader.parse(kept)
         max_ts = kept_header.max_timestamp
         cleaned.append(
-            kept_header.base_offset, kept_header.last_offset, max_ts, [kept], index_interval_bytes
+            kept_header.base_offset,
+            kept_header.last_offset,
+            max_ts,
+            [kept],
+            len(kept),
+            index_interval_bytes,
         )
     cleaned.next_offset = max(cleaned.next_offset, segment.next_offset)
     cleaned.seal()

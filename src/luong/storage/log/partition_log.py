@@ -98,26 +98,31 @@ class PartitionLog:
         Hot path: per batch, two header fields are read and a 16-byte prefix is
         written before the producer's bytes (a whole new header under LogAppendTime).
         """
-        append_time = now_ms if self.config.log_append_time else None
+        config = self.config
+        append_time = now_ms if config.log_append_time else None
         base_offset = self.log_end_offset
         for batch in batches:
+            size = len(batch)
             last_offset_delta, max_timestamp = _DELTA_AND_MAX_TIMESTAMP.unpack_from(batch, 23)
-            self._maybe_roll(len(batch), now_ms)
-            offset = self.log_end_offset
+            active = self.segments[-1]
+            if active.size and self._must_roll(active, size, now_ms):
+                active = self.roll(now_ms)
+            offset = active.next_offset
             if append_time is None:
-                buffers = (stamp_prefix(len(batch), offset, LEADER_EPOCH), batch[16:])
+                buffers = (stamp_prefix(size, offset, LEADER_EPOCH), batch[16:])
             else:
                 header = stamp_header(batch, offset, LEADER_EPOCH, append_time)
                 buffers, max_timestamp = (header, batch[BATCH_HEADER_SIZE:]), append_time
-            self.active.append(
+            active.append(
                 offset,
                 offset + last_offset_delta,
                 max_timestamp,
                 buffers,
-                self.config.index_interval_bytes,
+                size,
+                config.index_interval_bytes,
             )
-        if self._unflushed[-1] is not self.active:
-            self._unflushed.append(self.active)
+        if self._unflushed[-1] is not self.segments[-1]:
+            self._unflushed.append(self.segments[-1])
         return AppendResult(
             base_offset,
             self.log_end_offset - 1,
@@ -125,14 +130,13 @@ class PartitionLog:
             self.log_start_offset,
         )
 
-    def _maybe_roll(self, incoming: int, now_ms: int) -> None:
-        active = self.active
-        if active.size == 0:
-            return
-        full = active.size + incoming > self.config.segment_bytes
-        index_full = active.index.size_bytes + 8 > self.config.segment_index_bytes
-        if full or index_full or self._aged(active, now_ms):
-            self.roll(now_ms)
+    def _must_roll(self, active: LogSegment, incoming: int, now_ms: int) -> bool:
+        config = self.config
+        return (
+            active.size + incoming > config.segment_bytes
+            or now_ms - active.created_ms >= config.segment_ms
+            or active.index.size_bytes + 8 > config.segment_index_bytes
+        )
 
     def _aged(self, segment: LogSegment, now_ms: int) -> bool:
         return segment.size > 0 and now_ms - segment.created_ms >= self.config.segment_ms

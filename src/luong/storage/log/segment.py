@@ -62,11 +62,13 @@ class LogSegment:
         last_offset: int,
         max_timestamp: int,
         buffers: Sequence[Buffer],
+        length: int,
         index_interval_bytes: int,
     ) -> int:
-        """Write one batch (given as buffers) at the end; return its position."""
+        """Write one batch of `length` bytes (given as buffers) at the end; return its
+        position."""
         position = self.size
-        length = _write_all(self.fd, buffers, position)
+        _write_all(self.fd, buffers, position, length)
         self.note_batch(
             position, length, base_offset, last_offset, max_timestamp, index_interval_bytes
         )
@@ -181,16 +183,14 @@ class LogSegment:
         os.close(self.fd)
 
 
-def _write_all(fd: int, buffers: Sequence[Buffer], position: int) -> int:
-    """pwritev every buffer at `position`, resuming after short writes."""
-    total = sum(len(b) for b in buffers)
+def _write_all(fd: int, buffers: Sequence[Buffer], position: int, total: int) -> None:
+    """pwritev every buffer (`total` bytes) at `position`, resuming after short writes."""
     written = os.pwritev(fd, buffers, position)
     if written == total:
-        return total
+        return
     data = b"".join(bytes(b) for b in buffers)
     while written < total:
         step = os.pwrite(fd, data[written:], position + written)
         if step <= 0:
             raise KafkaStorageError("short write to a log segment")
         written += step
-    return total
