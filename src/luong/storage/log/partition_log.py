@@ -24,7 +24,7 @@ from luong.config import TopicConfig
 from luong.protocol.records import BATCH_HEADER_SIZE, stamp_header, stamp_prefix
 from luong.storage.api import AppendResult, FileRegion, OffsetAndTimestamp, ReadResult
 from luong.storage.common import check_fetch_offset, first_record_at_or_after, max_timestamp_record
-from luong.storage.log.files import read_offset_file, write_atomically
+from luong.storage.log.files import read_offset_file
 from luong.storage.log.segment import LogSegment
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP
 
@@ -214,11 +214,21 @@ class PartitionLog:
 
     # -- deleting --------------------------------------------------------------------
 
+    @property
+    def log_start_path(self) -> str:
+        """Where the caller persists a log start offset moved by `delete_records`."""
+        return os.path.join(self.directory, LOG_START_FILE)
+
+    @property
+    def cleaner_offset_path(self) -> str:
+        """Where the caller persists `first_dirty_offset` after a compaction pass."""
+        return os.path.join(self.directory, CLEANER_OFFSET_FILE)
+
     def delete_records(self, before_offset: int) -> list[LogSegment]:
-        """Move the log start offset to `before_offset`; return segments now wholly before it."""
+        """Move the log start offset to `before_offset` (the caller made that durable in
+        `log_start_path` first); return the segments now wholly before it."""
         check_fetch_offset(before_offset, self.log_start_offset, self.log_end_offset)
         self.log_start_offset = before_offset
-        write_atomically(os.path.join(self.directory, LOG_START_FILE), str(before_offset))
         return self._drop_segments_before(before_offset)
 
     def _drop_segments_before(self, offset: int) -> list[LogSegment]:
@@ -295,11 +305,6 @@ class PartitionLog:
             if segment.base_offset == base_offset:
                 return segment
         return None
-
-    def set_first_dirty_offset(self, offset: int) -> None:
-        """Record (durably) where the next compaction pass starts mapping keys."""
-        self.first_dirty_offset = offset
-        write_atomically(os.path.join(self.directory, CLEANER_OFFSET_FILE), str(offset))
 
     def replace_segment(self, old: LogSegment, new: LogSegment) -> bool:
         """Swap a compacted copy in for `old` (still listed); False if `old` is gone.

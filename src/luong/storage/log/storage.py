@@ -34,6 +34,7 @@ from luong.errors import (
 )
 from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
 from luong.storage.common import (
+    check_fetch_offset,
     check_partition,
     check_partition_count,
     validate_batches,
@@ -41,7 +42,7 @@ from luong.storage.common import (
 )
 from luong.storage.log.cleaner import clean_segments
 from luong.storage.log.files import fsync_directory, write_atomically
-from luong.storage.log.flusher import Flusher, fsync_snapshot
+from luong.storage.log.flusher import Flusher
 from luong.storage.log.loader import load_partition
 from luong.storage.log.partition_log import PartitionLog, RecoveryPoint
 from luong.storage.log.segment import LogSegment
@@ -74,6 +75,7 @@ class LogStorage(Storage):
         self._bytes_since_checkpoint = 0
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._checkpoint_lock = asyncio.Lock()  # one checkpoint file write at a time
+        self._metadata_lock = asyncio.Lock()  # topic files and log start offsets
         self.cleaner_max_map_entries = cleaner_max_map_entries
         os.makedirs(os.path.join(self.path, TOPICS_DIR), exist_ok=True)
         self._lock_fd = _lock(os.path.join(self.path, LOCK_FILE))
@@ -157,23 +159,33 @@ class LogStorage(Storage):
         validate_topic_name(name)
         check_partition_count(partitions)
         config = TopicConfig.from_overrides(configs)
-        if name in self._topics:
-            raise TopicAlreadyExistsError(f"topic {name!r} already exists")
-        info = TopicInfo(name, uuid.uuid4(), partitions, config)
-        self._open_partitions(info, range(partitions))
-        self._write_topic_file(info)
-        self._topics[name] = info
+        async with self._metadata_lock:
+            if name in self._topics:
+                raise TopicAlreadyExistsError(f"topic {name!r} already exists")
+            info = TopicInfo(name, uuid.uuid4(), partitions, config)
+            await self._store_partitions(info, range(partitions))
+            self._topics[name] = info
         return info
 
-    def _open_partitions(self, info: TopicInfo, partitions: range) -> None:
+    async def _store_partitions(self, info: TopicInfo, partitions: range) -> None:
+        """Create partition directories, then the topic file (its commit point), off the loop."""
+        logs = await asyncio.to_thread(self._open_partitions, info, partitions)
+        await asyncio.to_thread(self._write_topic_file, info)
+        self._logs.update(logs)
+
+    def _open_partitions(
+        self, info: TopicInfo, partitions: range
+    ) -> dict[TopicPartition, PartitionLog]:
         now = self._clock.time_ms()
+        logs = {}
         for partition in partitions:
             tp = TopicPartition(info.name, partition)
             directory = self._partition_dir(tp)
             shutil.rmtree(directory, ignore_errors=True)  # a leftover of a crashed create
             os.makedirs(directory)
-            self._logs[tp] = load_partition(directory, info.config, now, None, clean=True)
+            logs[tp] = load_partition(directory, info.config, now, None, clean=True)
         fsync_directory(self.path)
+        return logs
 
     def _write_topic_file(self, info: TopicInfo) -> None:
         meta = {
@@ -186,13 +198,17 @@ class LogStorage(Storage):
         write_atomically(path, json.dumps(meta, indent=1))
         fsync_directory(os.path.dirname(path))
 
-    async def delete_topic(self, name: str) -> None:
-        self._check_open()
-        info = self.topic(name)
+    def _remove_topic_file(self, name: str) -> None:
         os.unlink(os.path.join(self.path, TOPICS_DIR, f"{name}.json"))
         fsync_directory(os.path.join(self.path, TOPICS_DIR))
-        del self._topics[name]
-        logs = [self._logs.pop(TopicPartition(name, p)) for p in range(info.partitions)]
+
+    async def delete_topic(self, name: str) -> None:
+        self._check_open()
+        async with self._metadata_lock:
+            info = self.topic(name)
+            await asyncio.to_thread(self._remove_topic_file, name)
+            del self._topics[name]
+            logs = [self._logs.pop(TopicPartition(name, p)) for p in range(info.partitions)]
         await self._flusher.drain()  # no pass may still hold these descriptors
         for log in logs:
             self._bury(log, log.segments)
@@ -201,26 +217,27 @@ class LogStorage(Storage):
 
     async def create_partitions(self, name: str, total: int) -> TopicInfo:
         self._check_open()
-        info = self.topic(name)
-        if total <= info.partitions:
-            raise InvalidPartitionsError(
-                f"topic {name!r} has {info.partitions} partitions; {total} would not grow it"
-            )
-        check_partition_count(total)
-        grown = replace(info, partitions=total)
-        self._open_partitions(grown, range(info.partitions, total))
-        self._write_topic_file(grown)
-        self._topics[name] = grown
+        async with self._metadata_lock:
+            info = self.topic(name)
+            if total <= info.partitions:
+                raise InvalidPartitionsError(
+                    f"topic {name!r} has {info.partitions} partitions; {total} would not grow it"
+                )
+            check_partition_count(total)
+            grown = replace(info, partitions=total)
+            await self._store_partitions(grown, range(info.partitions, total))
+            self._topics[name] = grown
         return grown
 
     async def alter_topic_configs(self, name: str, changes: Mapping[str, str | None]) -> TopicInfo:
         self._check_open()
-        info = self.topic(name)
-        altered = replace(info, config=info.config.with_overrides(changes))
-        self._write_topic_file(altered)
-        self._topics[name] = altered
-        for partition in range(altered.partitions):
-            self._logs[TopicPartition(name, partition)].config = altered.config
+        async with self._metadata_lock:
+            info = self.topic(name)
+            altered = replace(info, config=info.config.with_overrides(changes))
+            await asyncio.to_thread(self._write_topic_file, altered)
+            self._topics[name] = altered
+            for partition in range(altered.partitions):
+                self._logs[TopicPartition(name, partition)].config = altered.config
         return altered
 
     # -- data ------------------------------------------------------------------------
@@ -257,9 +274,12 @@ class LogStorage(Storage):
         return self._log(tp).list_offset(timestamp)
 
     async def delete_records(self, tp: TopicPartition, before_offset: int) -> int:
-        log = self._log(tp)
-        target = log.log_end_offset if before_offset == -1 else before_offset
-        self._bury(log, log.delete_records(target))
+        async with self._metadata_lock:
+            log = self._log(tp)
+            target = log.log_end_offset if before_offset == -1 else before_offset
+            check_fetch_offset(target, log.log_start_offset, log.log_end_offset)
+            await asyncio.to_thread(write_atomically, log.log_start_path, str(target))
+            self._bury(log, log.delete_records(target))
         return log.log_start_offset
 
     # -- maintenance -----------------------------------------------------------------
@@ -307,7 +327,10 @@ class LogStorage(Storage):
             else:
                 new.delete_files()
                 new.close()
-        log.set_first_dirty_offset(result.first_dirty_offset)
+        await asyncio.to_thread(
+            write_atomically, log.cleaner_offset_path, str(result.first_dirty_offset)
+        )
+        log.first_dirty_offset = result.first_dirty_offset
         self._flusher.schedule(log)
 
     def _bury(self, log: PartitionLog, segments: list[LogSegment], *, unlink: bool = True) -> None:
@@ -371,23 +394,23 @@ class LogStorage(Storage):
     async def close(self) -> None:
         if self._closed:
             return
+        self._closed = True  # refuse new requests; finish what is in flight
         if self._checkpoint_task is not None:
             await self._checkpoint_task
+        await asyncio.gather(*(self._flusher.group_flush(log) for log in self._logs.values()))
         await self._flusher.drain()
-        snapshots = [log.flush_snapshot() for log in self._logs.values()]
-        for log, snapshot in zip(self._logs.values(), snapshots, strict=True):
-            await asyncio.to_thread(fsync_snapshot, snapshot)
-            log.mark_flushed(snapshot)
         await self.checkpoint()
-        self._closed = True
         self._flusher.close()
         self._cleaner.shutdown(wait=True)
         for log in self._logs.values():
             log.close()
         self._close_buried(0, everything=True)
+        await asyncio.to_thread(self._mark_clean_shutdown)
+        os.close(self._lock_fd)
+
+    def _mark_clean_shutdown(self) -> None:
         write_atomically(os.path.join(self.path, CLEAN_SHUTDOWN_FILE), "")
         fsync_directory(self.path)
-        os.close(self._lock_fd)
 
     def _check_open(self) -> None:
         if self._closed:
