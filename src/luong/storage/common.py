@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from luong.config import TopicConfig
 from luong.errors import (
@@ -12,6 +14,7 @@ from luong.errors import (
     InvalidTopicError,
     MessageTooLargeError,
     OffsetOutOfRangeError,
+    TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
 )
 from luong.protocol.records import BatchHeader, decode_batch, split_batches
@@ -23,7 +26,9 @@ __all__ = [
     "check_partition",
     "check_partition_count",
     "first_record_at_or_after",
+    "grown_topic",
     "max_timestamp_record",
+    "new_topic",
     "validate_batches",
     "validate_topic_name",
 ]
@@ -48,6 +53,31 @@ def validate_topic_name(name: str) -> None:
 def check_partition_count(count: int) -> None:
     if not 1 <= count <= MAX_PARTITIONS:
         raise InvalidPartitionsError(f"partition count {count} is not in [1, {MAX_PARTITIONS}]")
+
+
+def new_topic(
+    name: str,
+    partitions: int,
+    configs: Mapping[str, str | None] | None,
+    existing: Mapping[str, TopicInfo],
+) -> TopicInfo:
+    """Validate a CreateTopics request and give the topic its id."""
+    validate_topic_name(name)
+    check_partition_count(partitions)
+    config = TopicConfig.from_overrides(configs)
+    if name in existing:
+        raise TopicAlreadyExistsError(f"topic {name!r} already exists")
+    return TopicInfo(name, uuid.uuid4(), partitions, config)
+
+
+def grown_topic(info: TopicInfo, total: int) -> TopicInfo:
+    """Validate a CreatePartitions request: partitions only grow."""
+    if total <= info.partitions:
+        raise InvalidPartitionsError(
+            f"topic {info.name!r} has {info.partitions} partitions; {total} would not grow it"
+        )
+    check_partition_count(total)
+    return replace(info, partitions=total)
 
 
 def check_partition(info: TopicInfo | None, tp: TopicPartition) -> None:

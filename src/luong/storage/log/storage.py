@@ -27,18 +27,16 @@ from dataclasses import asdict, replace
 from luong.clock import Clock, SystemClock
 from luong.config import FlushPolicy, TopicConfig
 from luong.errors import (
-    InvalidPartitionsError,
     KafkaStorageError,
-    TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
 )
 from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
 from luong.storage.common import (
     check_fetch_offset,
     check_partition,
-    check_partition_count,
+    grown_topic,
+    new_topic,
     validate_batches,
-    validate_topic_name,
 )
 from luong.storage.log.cleaner import clean_segments
 from luong.storage.log.files import fsync_directory, write_atomically
@@ -156,13 +154,8 @@ class LogStorage(Storage):
         self, name: str, partitions: int, configs: Mapping[str, str | None] | None = None
     ) -> TopicInfo:
         self._check_open()
-        validate_topic_name(name)
-        check_partition_count(partitions)
-        config = TopicConfig.from_overrides(configs)
         async with self._metadata_lock:
-            if name in self._topics:
-                raise TopicAlreadyExistsError(f"topic {name!r} already exists")
-            info = TopicInfo(name, uuid.uuid4(), partitions, config)
+            info = new_topic(name, partitions, configs, self._topics)
             await self._store_partitions(info, range(partitions))
             self._topics[name] = info
         return info
@@ -219,12 +212,7 @@ class LogStorage(Storage):
         self._check_open()
         async with self._metadata_lock:
             info = self.topic(name)
-            if total <= info.partitions:
-                raise InvalidPartitionsError(
-                    f"topic {name!r} has {info.partitions} partitions; {total} would not grow it"
-                )
-            check_partition_count(total)
-            grown = replace(info, partitions=total)
+            grown = grown_topic(info, total)
             await self._store_partitions(grown, range(info.partitions, total))
             self._topics[name] = grown
         return grown

@@ -7,13 +7,12 @@ active segment (retention and compaction leave it alone). Nothing survives close
 from __future__ import annotations
 
 import bisect
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from luong.clock import Clock, SystemClock
 from luong.config import TopicConfig
-from luong.errors import InvalidPartitionsError, KafkaStorageError, TopicAlreadyExistsError
+from luong.errors import KafkaStorageError
 from luong.protocol.records import BatchHeader, stamp_header
 from luong.storage.api import (
     AppendResult,
@@ -26,11 +25,11 @@ from luong.storage.api import (
 from luong.storage.common import (
     check_fetch_offset,
     check_partition,
-    check_partition_count,
     first_record_at_or_after,
+    grown_topic,
     max_timestamp_record,
+    new_topic,
     validate_batches,
-    validate_topic_name,
 )
 from luong.storage.compaction import OffsetMap, compact_batch
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, TopicPartition
@@ -79,12 +78,7 @@ class MemoryStorage(Storage):
         self, name: str, partitions: int, configs: Mapping[str, str | None] | None = None
     ) -> TopicInfo:
         self._check_open()
-        validate_topic_name(name)
-        check_partition_count(partitions)
-        config = TopicConfig.from_overrides(configs)
-        if name in self._topics:
-            raise TopicAlreadyExistsError(f"topic {name!r} already exists")
-        info = TopicInfo(name, uuid.uuid4(), partitions, config)
+        info = new_topic(name, partitions, configs, self._topics)
         self._topics[name] = info
         for partition in range(partitions):
             self._partitions[TopicPartition(name, partition)] = _Partition()
@@ -98,14 +92,10 @@ class MemoryStorage(Storage):
 
     async def create_partitions(self, name: str, total: int) -> TopicInfo:
         info = self.topic(name)
-        if total <= info.partitions:
-            raise InvalidPartitionsError(
-                f"topic {name!r} has {info.partitions} partitions; {total} would not grow it"
-            )
-        check_partition_count(total)
+        grown = grown_topic(info, total)
         for partition in range(info.partitions, total):
             self._partitions[TopicPartition(name, partition)] = _Partition()
-        self._topics[name] = replace(info, partitions=total)
+        self._topics[name] = grown
         return self._topics[name]
 
     async def alter_topic_configs(self, name: str, changes: Mapping[str, str | None]) -> TopicInfo:
