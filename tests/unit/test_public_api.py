@@ -1,0 +1,73 @@
+"""The public surface is stated with __all__; this test fails when it drifts."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "luong.errors": {
+        "CorruptRecordError",
+        "InvalidConfigError",
+        "InvalidPartitionsError",
+        "InvalidRecordError",
+        "InvalidTimestampError",
+        "InvalidTopicError",
+        "KafkaStorageError",
+        "LuongError",
+        "MessageTooLargeError",
+        "OffsetOutOfRangeError",
+        "RecordListTooLargeError",
+        "TopicAlreadyExistsError",
+        "UnknownTopicOrPartitionError",
+        "UnsupportedCompressionTypeError",
+    },
+    "luong.types": {"EARLIEST_TIMESTAMP", "LATEST_TIMESTAMP", "MAX_TIMESTAMP", "TopicPartition"},
+    "luong.clock": {"Clock", "ManualClock", "SystemClock"},
+    "luong.config": {"TOPIC_CONFIGS", "ConfigDef", "FlushPolicy", "TopicConfig"},
+    "luong.protocol.records": {
+        "BATCH_HEADER_SIZE",
+        "LOG_OVERHEAD",
+        "BatchHeader",
+        "Compression",
+        "ControlType",
+        "Record",
+        "RecordBatch",
+        "TimestampType",
+        "build_batch",
+        "check_batch",
+        "compress",
+        "control_type",
+        "decode_batch",
+        "decode_batches",
+        "decompress",
+        "set_base_offset",
+        "split_batches",
+        "stamp_header",
+        "stamp_prefix",
+    },
+    "luong.storage": {
+        "AppendResult",
+        "FileRegion",
+        "MemoryRegion",
+        "OffsetAndTimestamp",
+        "ReadResult",
+        "Region",
+        "Storage",
+        "TopicInfo",
+        "open_storage",
+    },
+    "luong.storage.log": {"LogStorage"},
+    "luong.storage.memory": {"MemoryStorage"},
+    "luong.testing": {"ManualClock", "make_batch"},
+    "luong.testing.storage_conformance": {"PersistentStorageConformance", "StorageConformance"},
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_all_lists_exactly_the_public_names(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PUBLIC[module_name]
+    for name in module.__all__:
+        assert hasattr(module, name), f"{module_name}.{name} is listed but missing"
