@@ -25,7 +25,16 @@ PUBLIC = {
     },
     "luong.types": {"EARLIEST_TIMESTAMP", "LATEST_TIMESTAMP", "MAX_TIMESTAMP", "TopicPartition"},
     "luong.clock": {"Clock", "ManualClock", "SystemClock"},
-    "luong.config": {"TOPIC_CONFIGS", "ConfigDef", "FlushPolicy", "TopicConfig"},
+    "luong.config": {
+        "BROKER_CONFIGS",
+        "TOPIC_CONFIGS",
+        "TOPIC_DEFAULT_NAMES",
+        "BrokerConfig",
+        "ConfigDef",
+        "FlushPolicy",
+        "TopicConfig",
+        "parse_value",
+    },
     "luong.protocol.records": {
         "BATCH_HEADER_SIZE",
         "LOG_OVERHEAD",

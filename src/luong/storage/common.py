@@ -60,11 +60,13 @@ def new_topic(
     partitions: int,
     configs: Mapping[str, str | None] | None,
     existing: Mapping[str, TopicInfo],
+    defaults: Mapping[str, str] | None = None,
 ) -> TopicInfo:
-    """Validate a CreateTopics request and give the topic its id."""
+    """Validate a CreateTopics request and give the topic its id; `defaults` are the
+    broker-level topic defaults."""
     validate_topic_name(name)
     check_partition_count(partitions)
-    config = TopicConfig.from_overrides(configs)
+    config = TopicConfig.from_overrides(configs, defaults)
     if name in existing:
         raise TopicAlreadyExistsError(f"topic {name!r} already exists")
     return TopicInfo(name, uuid.uuid4(), partitions, config)

@@ -62,12 +62,14 @@ class LogStorage(Storage):
         path: str,
         clock: Clock | None = None,
         *,
+        topic_defaults: Mapping[str, str] | None = None,
         checkpoint_interval_ms: int = 60_000,
         checkpoint_bytes: int = 64 << 20,
         cleaner_max_map_entries: int = 500_000,
     ) -> None:
         self.path = os.path.abspath(path)
         self._clock = clock or SystemClock()
+        self._topic_defaults = dict(topic_defaults or {})
         self.checkpoint_interval_ms = checkpoint_interval_ms
         self.checkpoint_bytes = checkpoint_bytes
         self._bytes_since_checkpoint = 0
@@ -121,7 +123,7 @@ class LogStorage(Storage):
                     meta["name"],
                     uuid.UUID(meta["topic_id"]),
                     meta["partitions"],
-                    TopicConfig.from_overrides(meta["configs"]),
+                    TopicConfig.from_overrides(meta["configs"], self._topic_defaults),
                 )
             )
         return infos
@@ -155,7 +157,7 @@ class LogStorage(Storage):
     ) -> TopicInfo:
         self._check_open()
         async with self._metadata_lock:
-            info = new_topic(name, partitions, configs, self._topics)
+            info = new_topic(name, partitions, configs, self._topics, self._topic_defaults)
             await self._store_partitions(info, range(partitions))
             self._topics[name] = info
         return info

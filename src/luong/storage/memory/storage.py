@@ -65,8 +65,11 @@ class _Partition:
 class MemoryStorage(Storage):
     """Topics held in dicts; owned by one event loop, not thread-safe."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(
+        self, clock: Clock | None = None, topic_defaults: Mapping[str, str] | None = None
+    ) -> None:
         self._clock = clock or SystemClock()
+        self._topic_defaults = dict(topic_defaults or {})
         self._topics: dict[str, TopicInfo] = {}
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._closed = False
@@ -78,7 +81,7 @@ class MemoryStorage(Storage):
         self, name: str, partitions: int, configs: Mapping[str, str | None] | None = None
     ) -> TopicInfo:
         self._check_open()
-        info = new_topic(name, partitions, configs, self._topics)
+        info = new_topic(name, partitions, configs, self._topics, self._topic_defaults)
         self._topics[name] = info
         for partition in range(partitions):
             self._partitions[TopicPartition(name, partition)] = _Partition()

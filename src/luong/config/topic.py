@@ -9,17 +9,24 @@ DescribeConfigs reports them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from luong.config.definitions import (
+    INT32_MAX,
+    INT64_MAX,
+    ConfigDef,
+    cleanup_policy,
+    defs,
+    int_in,
+    one_of,
+    parse_setting,
+)
 from luong.errors import InvalidConfigError
 
-__all__ = ["TOPIC_CONFIGS", "ConfigDef", "FlushPolicy", "TopicConfig"]
-
-INT64_MAX = 2**63 - 1
-INT32_MAX = 2**31 - 1
+__all__ = ["TOPIC_CONFIGS", "FlushPolicy", "TopicConfig", "parse_value"]
 
 
 class FlushPolicy(StrEnum):
@@ -35,137 +42,95 @@ class FlushPolicy(StrEnum):
     OS = "os"
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigDef:
-    """One setting: its Kafka name, type, default and allowed values."""
-
-    name: str
-    default: str
-    parse: Callable[[str], object]
-    allowed: str
-    doc: str
-
-
-def _int_in(low: int, high: int) -> Callable[[str], object]:
-    def parse(text: str) -> int:
-        value = int(text.strip())
-        if not low <= value <= high:
-            raise ValueError
-        return value
-
-    return parse
-
-
-def _one_of(*choices: str) -> Callable[[str], object]:
-    def parse(text: str) -> str:
-        value = text.strip()
-        if value not in choices:
-            raise ValueError
-        return value
-
-    return parse
-
-
-def _cleanup_policy(text: str) -> frozenset[str]:
-    parts = frozenset(part.strip() for part in text.split(",") if part.strip())
-    if not parts or not parts <= {"delete", "compact"}:
-        raise ValueError
-    return parts
-
-
-def _defs(*items: ConfigDef) -> dict[str, ConfigDef]:
-    return {item.name: item for item in items}
-
-
-TOPIC_CONFIGS: Mapping[str, ConfigDef] = _defs(
+TOPIC_CONFIGS: Mapping[str, ConfigDef] = defs(
     ConfigDef(
         "cleanup.policy",
         "delete",
-        _cleanup_policy,
+        cleanup_policy,
         "a list of delete, compact",
         "delete old segments, keep the latest record per key, or both",
     ),
     ConfigDef(
         "retention.ms",
         "604800000",
-        _int_in(-1, INT64_MAX),
+        int_in(-1, INT64_MAX),
         "-1 (forever) or [0, 2^63-1]",
         "delete segments whose newest record is older than this",
     ),
     ConfigDef(
         "retention.bytes",
         "-1",
-        _int_in(-1, INT64_MAX),
+        int_in(-1, INT64_MAX),
         "-1 (no limit) or [0, 2^63-1]",
         "delete the oldest segments while a partition is larger than this",
     ),
     ConfigDef(
         "segment.bytes",
         "1073741824",
-        _int_in(14, INT32_MAX),
+        int_in(14, INT32_MAX),
         "[14, 2^31-1]",
         "roll to a new segment when the active one would pass this size",
     ),
     ConfigDef(
         "segment.ms",
         "604800000",
-        _int_in(1, INT64_MAX),
+        int_in(1, INT64_MAX),
         "[1, 2^63-1]",
         "roll to a new segment when the active one is this old",
     ),
     ConfigDef(
         "segment.index.bytes",
         "10485760",
-        _int_in(4, INT32_MAX),
+        int_in(4, INT32_MAX),
         "[4, 2^31-1]",
         "roll when a segment's offset index reaches this size",
     ),
     ConfigDef(
         "index.interval.bytes",
         "4096",
-        _int_in(0, INT32_MAX),
+        int_in(0, INT32_MAX),
         "[0, 2^31-1]",
         "bytes of log between two offset index entries",
     ),
     ConfigDef(
         "max.message.bytes",
         "1048588",
-        _int_in(0, INT32_MAX),
+        int_in(0, INT32_MAX),
         "[0, 2^31-1]",
         "largest record batch the topic accepts",
     ),
     ConfigDef(
         "message.timestamp.type",
         "CreateTime",
-        _one_of("CreateTime", "LogAppendTime"),
+        one_of("CreateTime", "LogAppendTime"),
         "CreateTime or LogAppendTime",
         "which timestamp the log keeps",
     ),
     ConfigDef(
         "min.compaction.lag.ms",
         "0",
-        _int_in(0, INT64_MAX),
+        int_in(0, INT64_MAX),
         "[0, 2^63-1]",
         "records younger than this are not compacted",
     ),
     ConfigDef(
         "delete.retention.ms",
         "86400000",
-        _int_in(0, INT64_MAX),
+        int_in(0, INT64_MAX),
         "[0, 2^63-1]",
         "how long compaction keeps tombstones",
     ),
     ConfigDef(
         "file.delete.delay.ms",
         "60000",
-        _int_in(0, INT64_MAX),
+        int_in(0, INT64_MAX),
         "[0, 2^63-1]",
         "how long a deleted segment stays readable by fetches in flight",
     ),
     ConfigDef(
         "luong.flush.policy",
         "group",
-        _one_of(*(p.value for p in FlushPolicy)),
+        one_of(*(p.value for p in FlushPolicy)),
         "fsync, group or os",
         "when an acknowledged append is made durable",
     ),
@@ -174,24 +139,16 @@ TOPIC_CONFIGS: Mapping[str, ConfigDef] = _defs(
 
 def parse_value(name: str, text: str | None) -> object:
     """Parse one topic setting, or raise InvalidConfigError naming it and its range."""
-    definition = TOPIC_CONFIGS.get(name)
-    if definition is None:
-        raise InvalidConfigError(f"Unknown topic config name: {name}")
-    if text is None:
-        raise InvalidConfigError(f"Null value not supported for topic config: {name}")
-    try:
-        return definition.parse(text)
-    except ValueError:
-        raise InvalidConfigError(
-            f"Invalid value {text!r} for configuration {name}: must be {definition.allowed}"
-        ) from None
+    return parse_setting(TOPIC_CONFIGS, name, text, "topic")
 
 
 @dataclass(frozen=True, slots=True)
 class TopicConfig:
-    """A topic's validated settings; `overrides` holds what was set explicitly."""
+    """A topic's validated settings; `overrides` holds what was set on the topic,
+    `defaults` the broker-level defaults it was resolved against."""
 
     overrides: Mapping[str, str]
+    defaults: Mapping[str, str]
     cleanup_policy: frozenset[str]
     retention_ms: int
     retention_bytes: int
@@ -207,17 +164,27 @@ class TopicConfig:
     flush_policy: FlushPolicy
 
     @classmethod
-    def from_overrides(cls, overrides: Mapping[str, str | None] | None = None) -> TopicConfig:
-        """Validate `overrides` over the defaults; raise InvalidConfigError on any bad one."""
+    def from_overrides(
+        cls,
+        overrides: Mapping[str, str | None] | None = None,
+        defaults: Mapping[str, str] | None = None,
+    ) -> TopicConfig:
+        """Validate `overrides` over the defaults (the broker's `defaults` where given,
+        else the built-in ones); raise InvalidConfigError on any bad value."""
         given = dict(overrides or {})
         values = {name: parse_value(name, text) for name, text in given.items()}
         for name, definition in TOPIC_CONFIGS.items():
-            values.setdefault(name, definition.parse(definition.default))
+            text = (defaults or {}).get(name, definition.default)
+            values.setdefault(name, definition.parse(text))
         fields: dict[str, Any] = {
             name.replace("luong.", "").replace(".", "_"): value for name, value in values.items()
         }
         fields["flush_policy"] = FlushPolicy(fields["flush_policy"])
-        return cls(overrides={k: str(v).strip() for k, v in given.items()}, **fields)
+        return cls(
+            overrides={k: str(v).strip() for k, v in given.items()},
+            defaults=dict(defaults or {}),
+            **fields,
+        )
 
     def with_overrides(self, changes: Mapping[str, str | None]) -> TopicConfig:
         """A copy with `changes` applied; a None value removes an override."""
@@ -229,7 +196,7 @@ class TopicConfig:
                 merged.pop(name, None)
             else:
                 merged[name] = text
-        return TopicConfig.from_overrides(merged)
+        return TopicConfig.from_overrides(merged, self.defaults)
 
     @property
     def compact(self) -> bool:

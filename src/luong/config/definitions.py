@@ -1,0 +1,87 @@
+"""Setting definitions shared by topic and broker settings: parsers and their ranges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from luong.errors import InvalidConfigError
+
+__all__ = [
+    "INT32_MAX",
+    "INT64_MAX",
+    "ConfigDef",
+    "boolean",
+    "cleanup_policy",
+    "defs",
+    "int_in",
+    "one_of",
+    "parse_setting",
+]
+
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDef:
+    """One setting: its Kafka name, default (as text), parser and allowed values."""
+
+    name: str
+    default: str
+    parse: Callable[[str], object]
+    allowed: str
+    doc: str
+
+
+def int_in(low: int, high: int) -> Callable[[str], object]:
+    def parse(text: str) -> int:
+        value = int(text.strip())
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def one_of(*choices: str) -> Callable[[str], object]:
+    def parse(text: str) -> str:
+        value = text.strip()
+        if value not in choices:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in {"true", "false"}:
+        raise ValueError
+    return value == "true"
+
+
+def cleanup_policy(text: str) -> frozenset[str]:
+    parts = frozenset(part.strip() for part in text.split(",") if part.strip())
+    if not parts or not parts <= {"delete", "compact"}:
+        raise ValueError
+    return parts
+
+
+def defs(*items: ConfigDef) -> dict[str, ConfigDef]:
+    return {item.name: item for item in items}
+
+
+def parse_setting(table: Mapping[str, ConfigDef], name: str, text: str | None, kind: str) -> object:
+    """Parse one setting of `table`, or raise InvalidConfigError naming it and its range."""
+    definition = table.get(name)
+    if definition is None:
+        raise InvalidConfigError(f"Unknown {kind} config name: {name}")
+    if text is None:
+        raise InvalidConfigError(f"Null value not supported for {kind} config: {name}")
+    try:
+        return definition.parse(text)
+    except ValueError:
+        raise InvalidConfigError(
+            f"Invalid value {text!r} for configuration {name}: must be {definition.allowed}"
+        ) from None
