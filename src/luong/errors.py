@@ -7,10 +7,15 @@
     ├── MessageTooLargeError          10  MESSAGE_TOO_LARGE
     ├── InvalidTopicError             17  INVALID_TOPIC_EXCEPTION
     ├── RecordListTooLargeError       18  RECORD_LIST_TOO_LARGE
+    ├── InvalidRequiredAcksError      21  INVALID_REQUIRED_ACKS
     ├── InvalidTimestampError         32  INVALID_TIMESTAMP
+    ├── UnsupportedVersionError       35  UNSUPPORTED_VERSION
     ├── TopicAlreadyExistsError       36  TOPIC_ALREADY_EXISTS
     ├── InvalidPartitionsError        37  INVALID_PARTITIONS
+    ├── InvalidReplicationFactorError 38  INVALID_REPLICATION_FACTOR
     ├── InvalidConfigError            40  INVALID_CONFIG
+    ├── InvalidRequestError           42  INVALID_REQUEST
+    ├── PolicyViolationError          44  POLICY_VIOLATION
     ├── KafkaStorageError             56  KAFKA_STORAGE_ERROR
     ├── UnsupportedCompressionTypeError 76 UNSUPPORTED_COMPRESSION_TYPE
     └── InvalidRecordError            87  INVALID_RECORD
@@ -27,6 +32,9 @@ __all__ = [
     "CorruptRecordError",
     "InvalidConfigError",
     "InvalidPartitionsError",
+    "InvalidReplicationFactorError",
+    "InvalidRequestError",
+    "InvalidRequiredAcksError",
     "InvalidRecordError",
     "InvalidTimestampError",
     "InvalidTopicError",
@@ -34,10 +42,12 @@ __all__ = [
     "LuongError",
     "MessageTooLargeError",
     "OffsetOutOfRangeError",
+    "PolicyViolationError",
     "RecordListTooLargeError",
     "TopicAlreadyExistsError",
     "UnknownTopicOrPartitionError",
     "UnsupportedCompressionTypeError",
+    "UnsupportedVersionError",
 ]
 
 
@@ -75,8 +85,16 @@ class RecordListTooLargeError(LuongError):
     error_code = 18
 
 
+class InvalidRequiredAcksError(LuongError):
+    error_code = 21
+
+
 class InvalidTimestampError(LuongError):
     error_code = 32
+
+
+class UnsupportedVersionError(LuongError):
+    error_code = 35
 
 
 class TopicAlreadyExistsError(LuongError):
@@ -87,8 +105,22 @@ class InvalidPartitionsError(LuongError):
     error_code = 37
 
 
+class InvalidReplicationFactorError(LuongError):
+    error_code = 38
+
+
 class InvalidConfigError(LuongError):
     error_code = 40
+
+
+class InvalidRequestError(LuongError):
+    """A request that cannot be parsed or makes no sense."""
+
+    error_code = 42
+
+
+class PolicyViolationError(LuongError):
+    error_code = 44
 
 
 class KafkaStorageError(LuongError):
