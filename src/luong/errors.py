@@ -17,6 +17,7 @@
     ├── InvalidRequestError           42  INVALID_REQUEST
     ├── PolicyViolationError          44  POLICY_VIOLATION
     ├── KafkaStorageError             56  KAFKA_STORAGE_ERROR
+    ├── TopicDeletionDisabledError    73  TOPIC_DELETION_DISABLED
     ├── UnsupportedCompressionTypeError 76 UNSUPPORTED_COMPRESSION_TYPE
     └── InvalidRecordError            87  INVALID_RECORD
 
@@ -45,6 +46,7 @@ __all__ = [
     "PolicyViolationError",
     "RecordListTooLargeError",
     "TopicAlreadyExistsError",
+    "TopicDeletionDisabledError",
     "UnknownTopicOrPartitionError",
     "UnsupportedCompressionTypeError",
     "UnsupportedVersionError",
@@ -127,6 +129,10 @@ class KafkaStorageError(LuongError):
     """The storage failed underneath (disk error, closed storage)."""
 
     error_code = 56
+
+
+class TopicDeletionDisabledError(LuongError):
+    error_code = 73
 
 
 class UnsupportedCompressionTypeError(LuongError):

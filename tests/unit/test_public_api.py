@@ -25,6 +25,7 @@ PUBLIC = {
         "OffsetOutOfRangeError",
         "RecordListTooLargeError",
         "TopicAlreadyExistsError",
+        "TopicDeletionDisabledError",
         "UnknownTopicOrPartitionError",
         "UnsupportedCompressionTypeError",
     },
@@ -62,6 +63,7 @@ PUBLIC = {
         "stamp_prefix",
     },
     "luong.storage": {
+        "AppendListener",
         "AppendResult",
         "FileRegion",
         "MemoryRegion",

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from luong import __version__
+from luong.cli.serve import add_serve_command
 from luong.errors import LuongError
 from luong.protocol.records import BatchHeader, decode_batch
 from luong.storage.log.dump import iter_segment_batches
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("file")
     dump.add_argument("--records", action="store_true", help="decode every record too")
     dump.set_defaults(handler=_dump_log)
+    add_serve_command(commands)
     return parser
 
 

@@ -198,6 +198,20 @@ class TopicConfig:
                 merged[name] = text
         return TopicConfig.from_overrides(merged, self.defaults)
 
+    def entries(self) -> list[tuple[str, str, str]]:
+        """(name, value as text, source) of every setting, as DescribeConfigs lists them:
+        source is TOPIC_CONFIG (set on the topic), STATIC_BROKER_CONFIG (a broker-level
+        default) or DEFAULT_CONFIG."""
+        out = []
+        for name, definition in TOPIC_CONFIGS.items():
+            if name in self.overrides:
+                out.append((name, self.overrides[name], "TOPIC_CONFIG"))
+            elif name in self.defaults:
+                out.append((name, self.defaults[name], "STATIC_BROKER_CONFIG"))
+            else:
+                out.append((name, definition.default, "DEFAULT_CONFIG"))
+        return out
+
     @property
     def compact(self) -> bool:
         return "compact" in self.cleanup_policy

@@ -1,6 +1,7 @@
 """Durable partitioned logs behind one contract; engines chosen by URL."""
 
 from luong.storage.api import (
+    AppendListener,
     AppendResult,
     FileRegion,
     MemoryRegion,
@@ -13,6 +14,7 @@ from luong.storage.api import (
 from luong.storage.registry import open_storage
 
 __all__ = [
+    "AppendListener",
     "AppendResult",
     "FileRegion",
     "MemoryRegion",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -20,6 +20,7 @@ from luong.config import TopicConfig
 from luong.types import TopicPartition
 
 __all__ = [
+    "AppendListener",
     "AppendResult",
     "FileRegion",
     "MemoryRegion",
@@ -114,8 +115,24 @@ class OffsetAndTimestamp(NamedTuple):
     timestamp: int
 
 
+AppendListener = Callable[[TopicPartition], None]
+
+
 class Storage(abc.ABC):
     """Topics of partitioned, append-only logs of Kafka v2 record batches."""
+
+    _append_listeners: list[AppendListener]
+
+    def add_append_listener(self, listener: AppendListener) -> None:
+        """Call `listener(tp)` right after new data of `tp` becomes readable (before any
+        durability wait): long-polling fetches and live subscribers wake up on it."""
+        if not hasattr(self, "_append_listeners"):
+            self._append_listeners = []
+        self._append_listeners.append(listener)
+
+    def _appended(self, tp: TopicPartition) -> None:
+        for listener in getattr(self, "_append_listeners", ()):
+            listener(tp)
 
     @abc.abstractmethod
     def topics(self) -> Mapping[str, TopicInfo]:

@@ -233,6 +233,17 @@ class StorageConformance:
         assert (await s.append(TP, good)).base_offset == 0
 
     @scenario
+    async def test_append_listeners_hear_each_append(self, s: Storage, clock: ManualClock) -> None:
+        heard: list[TopicPartition] = []
+        s.add_append_listener(heard.append)
+        await s.create_topic("t", 2)
+        await s.append(TP, make_batch([b"a"]))
+        await s.append(TopicPartition("t", 1), make_batch([b"b"]), durable=False)
+        with pytest.raises(CorruptRecordError):
+            await s.append(TP, make_batch([b"c"])[:-1])
+        assert heard == [TP, TopicPartition("t", 1)]
+
+    @scenario
     async def test_log_append_time_replaces_timestamps(
         self, s: Storage, clock: ManualClock
     ) -> None:

@@ -248,6 +248,7 @@ class LogStorage(Storage):
         except OSError as error:
             raise KafkaStorageError(f"cannot append to {tp}: {error}") from error
         self._count_towards_checkpoint(len(records))
+        self._appended(tp)
         policy = log.config.flush_policy
         if durable and policy is FlushPolicy.GROUP:
             await self._flusher.group_flush(log)

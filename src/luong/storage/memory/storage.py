@@ -129,6 +129,7 @@ class MemoryStorage(Storage):
             last = offset + header.last_offset_delta
             log.batches.append(_StoredBatch(offset, last, max_ts, data))
             log.log_end_offset = offset + header.last_offset_delta + 1
+        self._appended(tp)
         return AppendResult(
             base_offset, log.log_end_offset - 1, now if append_time else -1, log.log_start_offset
         )

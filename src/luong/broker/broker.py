@@ -1,0 +1,170 @@
+"""Broker: decodes a request frame, runs its handler, encodes the answer.
+
+Also the service layer the handlers (and later the HTTP gateway) share: topic
+creation and deletion with the broker's rules, producer ids, the fetch purgatory.
+Owned by the server's event loop; handlers run one request per connection at a
+time, many connections concurrently.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from luong.broker.context import RequestContext
+from luong.broker.handlers import HANDLERS
+from luong.broker.purgatory import FetchPurgatory
+from luong.clock import Clock
+from luong.config import BrokerConfig
+from luong.errors import (
+    InvalidTopicError,
+    LuongError,
+    TopicDeletionDisabledError,
+    UnknownTopicOrPartitionError,
+)
+from luong.protocol.apis import API_VERSIONS_KEY, load_specs
+from luong.protocol.fetch_response import Chunk
+from luong.protocol.framing import parse_request_header
+from luong.storage import Storage, TopicInfo
+from luong.storage.common import new_topic, validate_topic_name
+
+__all__ = ["Broker", "BrokerIdentity", "ProtocolViolation"]
+
+log = logging.getLogger("luong.broker")
+Response = Sequence[bytes | Chunk]
+UNSUPPORTED_VERSION = 35
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerIdentity:
+    """How clients reach this node, as Metadata and FindCoordinator advertise it."""
+
+    node_id: int
+    host: str
+    port: int
+    cluster_id: str
+
+
+class ProtocolViolation(Exception):
+    """A request the protocol gives no answer to: the connection is closed."""
+
+
+class Broker:
+    """One node's request handling over a Storage."""
+
+    def __init__(
+        self, storage: Storage, config: BrokerConfig, identity: BrokerIdentity, clock: Clock
+    ) -> None:
+        self.storage = storage
+        self.config = config
+        self.identity = identity
+        self.purgatory = FetchPurgatory()
+        storage.add_append_listener(self.purgatory.notify)
+        self.specs = load_specs({key: handler.accepted for key, handler in HANDLERS.items()})
+        self._next_producer_id = clock.time_ms()  # above every id handed out before a restart
+
+    # -- requests --------------------------------------------------------------------
+
+    async def handle(self, frame: bytes | memoryview) -> Response | None:
+        """The response frame (as pieces) for one request frame; None for no response.
+
+        Raises ProtocolViolation when the connection must be closed.
+        """
+        try:
+            header = parse_request_header(frame)
+        except LuongError as error:
+            raise ProtocolViolation(str(error)) from None
+        spec = self.specs.get((header.api_key, header.api_version))
+        if spec is None:
+            if header.api_key == API_VERSIONS_KEY:
+                return [self._unsupported_api_versions(header.correlation_id)]
+            raise ProtocolViolation(
+                f"unsupported API key {header.api_key} version {header.api_version}"
+            )
+        try:
+            request = spec.decode(frame, header)
+        except LuongError as error:
+            raise ProtocolViolation(str(error)) from None
+        context = RequestContext(self, header, spec)
+        result = await HANDLERS[header.api_key].handle(context, request)
+        if result is None:
+            return None
+        if isinstance(result, bytes):
+            return [result]
+        if isinstance(result, Mapping):
+            return [spec.encode(header.correlation_id, result)]
+        return result
+
+    def advertised_api_keys(self) -> list[dict[str, int]]:
+        return [
+            {"api_key": key, "min_version": h.min_version, "max_version": h.max_version}
+            for key, h in sorted(HANDLERS.items())
+        ]
+
+    def _unsupported_api_versions(self, correlation_id: int) -> bytes:
+        """ApiVersions v0 layout with UNSUPPORTED_VERSION, so the client retries lower."""
+        keys = self.advertised_api_keys()
+        body = struct.pack(">ihi", correlation_id, UNSUPPORTED_VERSION, len(keys))
+        body += b"".join(
+            struct.pack(">hhh", k["api_key"], k["min_version"], k["max_version"]) for k in keys
+        )
+        return struct.pack(">i", len(body)) + body
+
+    def log_client_error(self, context: RequestContext, error: LuongError) -> None:
+        log.warning(
+            "client %s: %s refused: %s",
+            context.header.client_id,
+            HANDLERS[context.header.api_key].name,
+            error,
+        )
+
+    # -- services --------------------------------------------------------------------
+
+    def allocate_producer_id(self) -> int:
+        self._next_producer_id += 1
+        return self._next_producer_id
+
+    async def find_or_create_topic(self, name: str, *, auto_create: bool) -> TopicInfo:
+        """The topic, created with `num.partitions` if allowed and missing."""
+        info = self.storage.topics().get(name)
+        if info is not None:
+            return info
+        validate_topic_name(name)
+        if not (auto_create and self.config["auto.create.topics.enable"]):
+            raise UnknownTopicOrPartitionError(f"unknown topic {name!r}")
+        return await self.create_topic(name, int(self.config["num.partitions"]), {})
+
+    async def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        configs: Mapping[str, str | None],
+        *,
+        validate_only: bool = False,
+    ) -> TopicInfo:
+        if name.startswith("__"):
+            raise InvalidTopicError(f"topic names starting with '__' are internal: {name!r}")
+        if validate_only:
+            return new_topic(
+                name, partitions, configs, self.storage.topics(), self.config.topic_defaults
+            )
+        info = await self.storage.create_topic(name, partitions, configs)
+        log.info("topic %s created with %d partitions", name, partitions)
+        return info
+
+    async def delete_topic(self, name: str | None, topic_id: uuid.UUID | None) -> TopicInfo:
+        if not self.config["delete.topic.enable"]:
+            raise TopicDeletionDisabledError("topic deletion is disabled (delete.topic.enable)")
+        info = self._topic_by(name, topic_id)
+        await self.storage.delete_topic(info.name)
+        log.info("topic %s deleted", info.name)
+        return info
+
+    def _topic_by(self, name: str | None, topic_id: uuid.UUID | None) -> TopicInfo:
+        for info in self.storage.topics().values():
+            if info.name == name or (name is None and info.topic_id == topic_id):
+                return info
+        raise UnknownTopicOrPartitionError(f"unknown topic {name or topic_id}")

@@ -1,0 +1,42 @@
+"""ApiHandler: how each handler module describes itself to the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from luong.broker.context import RequestContext
+from luong.errors import LuongError
+from luong.protocol.fetch_response import Chunk
+
+__all__ = ["ApiHandler", "HandlerResult", "error_fields"]
+
+# A plain dict (encoded with kio at the request's version), a whole encoded frame,
+# frame pieces (bytes and stored regions), or None: no response (Produce acks=0).
+HandlerResult = Mapping[str, Any] | bytes | Sequence[bytes | Chunk] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiHandler:
+    """One Kafka API: its key, the versions advertised and accepted, and the handler."""
+
+    api_key: int
+    name: str
+    min_version: int
+    max_version: int
+    handle: Callable[[RequestContext, Any], Awaitable[HandlerResult]]
+    min_accepted: int | None = None  # below it: advertised (for old clients' sake) only
+
+    @property
+    def accepted(self) -> tuple[int, int]:
+        low = self.min_version if self.min_accepted is None else self.min_accepted
+        return low, self.max_version
+
+
+def error_fields(error: BaseException | None) -> dict[str, Any]:
+    """`error_code` and `error_message` for a per-item answer (0 and None on success)."""
+    if error is None:
+        return {"error_code": 0, "error_message": None}
+    code = error.error_code if isinstance(error, LuongError) else -1
+    return {"error_code": code, "error_message": str(error) or type(error).__name__}

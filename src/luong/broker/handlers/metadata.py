@@ -1,0 +1,75 @@
+"""Metadata (key 3), versions 0-12: brokers, topics, partitions and leaders.
+
+v0: an empty topic list means every topic; v1+: null means every topic, empty
+means none. An unknown, legally named topic is created on the spot when the
+broker allows it (`auto.create.topics.enable`) and the request does (v4+), with
+`num.partitions` partitions. Topic ids (v10+) are the stored, stable ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luong.broker.context import RequestContext
+from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.errors import LuongError
+from luong.storage import TopicInfo
+
+
+async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    broker = ctx.broker
+    names = _requested_names(ctx.version, request)
+    if names is None:
+        topics = [_topic(ctx, info) for info in broker.storage.topics().values()]
+    else:
+        auto_create = getattr(request, "allow_auto_topic_creation", True)
+        topics = [await _named_topic(ctx, name, auto_create) for name in names]
+    node = broker.identity
+    return {
+        "throttle_time": 0,
+        "brokers": [{"node_id": node.node_id, "host": node.host, "port": node.port, "rack": None}],
+        "cluster_id": node.cluster_id,
+        "controller_id": node.node_id,
+        "topics": topics,
+    }
+
+
+def _requested_names(version: int, request: Any) -> list[str] | None:
+    """Topic names asked for; None for every topic."""
+    if request.topics is None or (version == 0 and not request.topics):
+        return None
+    return [topic.name for topic in request.topics if topic.name is not None]
+
+
+async def _named_topic(ctx: RequestContext, name: str, auto_create: bool) -> dict[str, Any]:
+    try:
+        info = await ctx.broker.find_or_create_topic(name, auto_create=auto_create)
+    except LuongError as error:
+        return {"error_code": error.error_code, "name": name, "partitions": []}
+    return _topic(ctx, info)
+
+
+def _topic(ctx: RequestContext, info: TopicInfo) -> dict[str, Any]:
+    node_id = ctx.broker.identity.node_id
+    partitions = [
+        {
+            "error_code": 0,
+            "partition_index": p,
+            "leader_id": node_id,
+            "leader_epoch": 0,
+            "replica_nodes": [node_id],
+            "isr_nodes": [node_id],
+            "offline_replicas": [],
+        }
+        for p in range(info.partitions)
+    ]
+    return {
+        "error_code": 0,
+        "name": info.name,
+        "topic_id": info.topic_id,
+        "is_internal": False,
+        "partitions": partitions,
+    }
+
+
+HANDLER = ApiHandler(3, "Metadata", 0, 12, handle)

@@ -1,0 +1,112 @@
+"""`luong serve`: run a node until SIGINT or SIGTERM.
+
+    luong serve [--data-dir DIR] [--listen HOST:PORT] [--advertised HOST:PORT]
+                [--config FILE] [--set NAME=VALUE ...] [--log-level LEVEL]
+
+Broker settings use Kafka's names; `--set` overrides the file, which holds
+`name=value` lines (Java properties style: `#` comments, blank lines). An unknown
+setting or a bad value stops the start with a message naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from luong.config import BrokerConfig
+from luong.errors import LuongError
+from luong.server import Node, NodeConfig
+
+__all__ = ["add_serve_command", "parse_properties"]
+
+log = logging.getLogger("luong")
+
+
+def add_serve_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = commands.add_parser("serve", help="run the broker")
+    serve.add_argument("--data-dir", default="luong-data", help="where logs live (luong-data)")
+    serve.add_argument("--storage", default=None, help="storage URL (default log://DATA_DIR)")
+    serve.add_argument("--listen", default="127.0.0.1:9092", help="HOST:PORT to listen on")
+    serve.add_argument("--advertised", default=None, help="HOST:PORT clients are told")
+    serve.add_argument("--config", default=None, help="file of name=value broker settings")
+    serve.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a broker setting by its Kafka name (repeatable)",
+    )
+    serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    serve.set_defaults(handler=run_serve)
+
+
+def parse_properties(text: str, source: str) -> dict[str, str]:
+    """`name=value` lines; `#` and `!` start comments."""
+    settings = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#!":
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            raise LuongError(f"{source}:{number}: expected name=value, got {line!r}")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
+def _address(text: str, option: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise LuongError(f"{option} wants HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def node_config(args: argparse.Namespace) -> NodeConfig:
+    settings: dict[str, str] = {}
+    if args.config:
+        with open(args.config, encoding="utf-8") as file:
+            settings.update(parse_properties(file.read(), args.config))
+    settings.update(parse_properties("\n".join(args.set), "--set"))
+    host, port = _address(args.listen, "--listen")
+    advertised = _address(args.advertised, "--advertised") if args.advertised else (None, None)
+    return NodeConfig(
+        storage_url=args.storage or f"log://{args.data_dir}",
+        listen_host=host,
+        listen_port=port,
+        advertised_host=advertised[0],
+        advertised_port=advertised[1],
+        broker=BrokerConfig.from_settings(settings),
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = node_config(args)
+    import uvloop
+
+    return int(uvloop.run(_serve(config)))
+
+
+async def _serve(config: NodeConfig) -> int:
+    node = Node(config)
+    try:
+        await node.start()
+    except OSError as error:
+        print(
+            f"luong: cannot listen on {config.listen_host}:{config.listen_port}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("stopping")
+    await node.stop()
+    return 0

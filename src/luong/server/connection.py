@@ -1,0 +1,149 @@
+"""KafkaConnection: one client's TCP connection.
+
+Frames (`size int32` + body) are cut from the byte stream and handled one at a
+time, in order, as Kafka does; responses go out in the same order. Stored
+records leave as memory-mapped views of their segment files, never copied in
+Python. Memory stays bounded: reading pauses while requests wait unhandled or
+while the client does not read its responses, and a frame larger than
+`socket.request.max.bytes` closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mmap
+from collections.abc import Sequence
+
+from luong.broker import Broker, ProtocolViolation
+from luong.protocol.fetch_response import Chunk
+from luong.protocol.framing import FRAME_PREFIX
+from luong.storage import FileRegion, MemoryRegion
+
+__all__ = ["KafkaConnection"]
+
+log = logging.getLogger("luong.server")
+MAX_QUEUED_REQUESTS = 64
+PAGE = mmap.ALLOCATIONGRANULARITY
+
+
+class KafkaConnection(asyncio.Protocol):
+    """Frames in, responses out, one request at a time. Owned by the event loop."""
+
+    def __init__(self, broker: Broker, max_request_bytes: int) -> None:
+        self._broker = broker
+        self._max_request_bytes = max_request_bytes
+        self._buffer = bytearray()
+        self._requests: asyncio.Queue[bytes] = asyncio.Queue()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._transport: asyncio.Transport | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # set while no request is being handled
+        self._idle.set()
+        self.peer = "?"
+        self.closed = asyncio.Event()
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self._worker = asyncio.get_running_loop().create_task(self._serve())
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= FRAME_PREFIX.size:
+            (size,) = FRAME_PREFIX.unpack_from(self._buffer)
+            if not 0 < size <= self._max_request_bytes:
+                self.abort(
+                    f"request frame of {size} bytes (socket.request.max.bytes is "
+                    f"{self._max_request_bytes})"
+                )
+                return
+            if len(self._buffer) < FRAME_PREFIX.size + size:
+                break
+            frame = bytes(self._buffer[FRAME_PREFIX.size : FRAME_PREFIX.size + size])
+            del self._buffer[: FRAME_PREFIX.size + size]
+            self._requests.put_nowait(frame)
+        if self._requests.qsize() >= MAX_QUEUED_REQUESTS and self._transport is not None:
+            self._transport.pause_reading()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+        self._writable.set()
+        self.closed.set()
+
+    # -- serving ---------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        while True:
+            frame = await self._requests.get()
+            self._idle.clear()
+            if self._requests.qsize() < MAX_QUEUED_REQUESTS // 2 and self._transport:
+                self._transport.resume_reading()
+            try:
+                response = await self._broker.handle(frame)
+                if response is not None:
+                    await self._send(response)
+            except ProtocolViolation as error:
+                self.abort(str(error))
+                return
+            except Exception:
+                log.exception("client %s: request failed; closing the connection", self.peer)
+                self.abort(None)
+                return
+            finally:
+                self._idle.set()
+
+    async def _send(self, pieces: Sequence[bytes | Chunk]) -> None:
+        await self._writable.wait()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.writelines([_as_buffer(piece) for piece in pieces])
+
+    def abort(self, reason: str | None) -> None:
+        """Close this connection (after logging why); other clients are unaffected."""
+        if reason:
+            log.warning("client %s: %s; closing the connection", self.peer, reason)
+        if self._transport is not None:
+            self._transport.close()
+
+    async def finish(self) -> None:
+        """Stop reading, let the request in hand complete and its answer go, then close."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+        while not self._requests.empty():
+            self._requests.get_nowait()
+        await self._idle.wait()
+        if self._worker is not None:
+            self._worker.cancel()
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _as_buffer(piece: bytes | Chunk) -> bytes | memoryview:
+    if isinstance(piece, bytes):
+        return piece
+    if isinstance(piece, FileRegion):
+        return _map_region(piece)
+    if isinstance(piece, MemoryRegion):
+        return piece.data
+    raise TypeError(f"cannot send {type(piece).__name__}")
+
+
+def _map_region(region: FileRegion) -> memoryview:
+    """A read-only view of the region's file bytes through mmap (no copy in Python)."""
+    start = region.position - region.position % PAGE
+    skip = region.position - start
+    mapped = mmap.mmap(region.fd, skip + region.length, offset=start, access=mmap.ACCESS_READ)
+    return memoryview(mapped)[skip : skip + region.length]
