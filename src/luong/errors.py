@@ -13,13 +13,18 @@
     ├── TopicAlreadyExistsError       36  TOPIC_ALREADY_EXISTS
     ├── InvalidPartitionsError        37  INVALID_PARTITIONS
     ├── InvalidReplicationFactorError 38  INVALID_REPLICATION_FACTOR
+    ├── InvalidReplicaAssignmentError 39  INVALID_REPLICA_ASSIGNMENT
     ├── InvalidConfigError            40  INVALID_CONFIG
     ├── InvalidRequestError           42  INVALID_REQUEST
     ├── PolicyViolationError          44  POLICY_VIOLATION
     ├── KafkaStorageError             56  KAFKA_STORAGE_ERROR
     ├── TopicDeletionDisabledError    73  TOPIC_DELETION_DISABLED
+    ├── FencedLeaderEpochError        74  FENCED_LEADER_EPOCH
+    ├── UnknownLeaderEpochError       75  UNKNOWN_LEADER_EPOCH
     ├── UnsupportedCompressionTypeError 76 UNSUPPORTED_COMPRESSION_TYPE
-    └── InvalidRecordError            87  INVALID_RECORD
+    ├── InvalidRecordError            87  INVALID_RECORD
+    ├── MismatchedEndpointTypeError  114  MISMATCHED_ENDPOINT_TYPE
+    └── UnsupportedEndpointTypeError 115  UNSUPPORTED_ENDPOINT_TYPE
 
 The Kafka listener answers with `error.error_code`; the HTTP gateway with a 4xx and
 `str(error)`. Nothing else maps errors to codes.
@@ -31,24 +36,29 @@ from typing import ClassVar
 
 __all__ = [
     "CorruptRecordError",
+    "FencedLeaderEpochError",
     "InvalidConfigError",
     "InvalidPartitionsError",
     "InvalidReplicationFactorError",
     "InvalidRequestError",
     "InvalidRequiredAcksError",
     "InvalidRecordError",
+    "InvalidReplicaAssignmentError",
     "InvalidTimestampError",
     "InvalidTopicError",
     "KafkaStorageError",
     "LuongError",
     "MessageTooLargeError",
+    "MismatchedEndpointTypeError",
     "OffsetOutOfRangeError",
     "PolicyViolationError",
     "RecordListTooLargeError",
     "TopicAlreadyExistsError",
     "TopicDeletionDisabledError",
+    "UnknownLeaderEpochError",
     "UnknownTopicOrPartitionError",
     "UnsupportedCompressionTypeError",
+    "UnsupportedEndpointTypeError",
     "UnsupportedVersionError",
 ]
 
@@ -111,6 +121,12 @@ class InvalidReplicationFactorError(LuongError):
     error_code = 38
 
 
+class InvalidReplicaAssignmentError(LuongError):
+    """Manual replica assignments that do not fit: wrong count, or a node other than this one."""
+
+    error_code = 39
+
+
 class InvalidConfigError(LuongError):
     error_code = 40
 
@@ -135,6 +151,18 @@ class TopicDeletionDisabledError(LuongError):
     error_code = 73
 
 
+class FencedLeaderEpochError(LuongError):
+    """The client's current leader epoch is older than the leader's."""
+
+    error_code = 74
+
+
+class UnknownLeaderEpochError(LuongError):
+    """The client's current leader epoch is newer than the leader's."""
+
+    error_code = 75
+
+
 class UnsupportedCompressionTypeError(LuongError):
     error_code = 76
 
@@ -144,3 +172,15 @@ class InvalidRecordError(LuongError):
     compacted topic, an undecodable record."""
 
     error_code = 87
+
+
+class MismatchedEndpointTypeError(LuongError):
+    """DescribeCluster asked for controller endpoints of a broker endpoint."""
+
+    error_code = 114
+
+
+class UnsupportedEndpointTypeError(LuongError):
+    """DescribeCluster asked for an endpoint type that does not exist."""
+
+    error_code = 115

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.skipif(KCAT is None, reason="kcat is not installed (.ci
 
 def kcat(node: LuongProcess, *args: str, stdin: str | None = None) -> str:
     assert KCAT is not None
-    done = subprocess.run([KCAT, "-b", node.bootstrap, *args], input=stdin, capture_output=True,
-                          text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [KCAT, "-b", node.bootstrap, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return done.stdout
 
 

@@ -9,7 +9,12 @@ import pytest
 PUBLIC = {
     "luong.errors": {
         "CorruptRecordError",
+        "FencedLeaderEpochError",
         "InvalidConfigError",
+        "InvalidReplicaAssignmentError",
+        "MismatchedEndpointTypeError",
+        "UnknownLeaderEpochError",
+        "UnsupportedEndpointTypeError",
         "InvalidPartitionsError",
         "InvalidRecordError",
         "InvalidReplicationFactorError",

@@ -12,7 +12,7 @@ import logging
 import struct
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers import HANDLERS
@@ -29,7 +29,7 @@ from luong.protocol.apis import API_VERSIONS_KEY, load_specs
 from luong.protocol.fetch_response import Chunk
 from luong.protocol.framing import parse_request_header
 from luong.storage import Storage, TopicInfo
-from luong.storage.common import new_topic, validate_topic_name
+from luong.storage.common import grown_topic, new_topic, validate_topic_name
 
 __all__ = ["Broker", "BrokerIdentity", "ProtocolViolation"]
 
@@ -161,6 +161,28 @@ class Broker:
         info = self._topic_by(name, topic_id)
         await self.storage.delete_topic(info.name)
         log.info("topic %s deleted", info.name)
+        return info
+
+    async def create_partitions(
+        self, name: str, total: int, *, validate_only: bool = False
+    ) -> TopicInfo:
+        """Grow a topic to `total` partitions (InvalidPartitionsError unless it grows)."""
+        if validate_only:
+            return grown_topic(self.storage.topic(name), total)
+        info = await self.storage.create_partitions(name, total)
+        log.info("topic %s grown to %d partitions", name, total)
+        return info
+
+    async def alter_topic_configs(
+        self, name: str, changes: Mapping[str, str | None], *, validate_only: bool = False
+    ) -> TopicInfo:
+        """Set (or, for None, remove) overrides of a topic: all of them or, on any bad
+        name or value, none (InvalidConfigError naming it)."""
+        info = self.storage.topic(name)
+        if validate_only:
+            return replace(info, config=info.config.with_overrides(changes))
+        info = await self.storage.alter_topic_configs(name, changes)
+        log.info("topic %s settings altered: %s", name, ", ".join(sorted(changes)))
         return info
 
     def _topic_by(self, name: str | None, topic_id: uuid.UUID | None) -> TopicInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -34,8 +35,13 @@ class ConfigDef:
     doc: str
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def int_in(low: int, high: int) -> Callable[[str], object]:
     def parse(text: str) -> int:
+        if not isinstance(text, str) or not _INTEGER.fullmatch(text.strip()):
+            raise ValueError
         value = int(text.strip())
         if not low <= value <= high:
             raise ValueError
@@ -46,6 +52,8 @@ def int_in(low: int, high: int) -> Callable[[str], object]:
 
 def one_of(*choices: str) -> Callable[[str], object]:
     def parse(text: str) -> str:
+        if not isinstance(text, str):
+            raise ValueError
         value = text.strip()
         if value not in choices:
             raise ValueError
@@ -55,6 +63,8 @@ def one_of(*choices: str) -> Callable[[str], object]:
 
 
 def boolean(text: str) -> bool:
+    if not isinstance(text, str):
+        raise ValueError
     value = text.strip().lower()
     if value not in {"true", "false"}:
         raise ValueError
@@ -62,6 +72,8 @@ def boolean(text: str) -> bool:
 
 
 def cleanup_policy(text: str) -> frozenset[str]:
+    if not isinstance(text, str):
+        raise ValueError
     parts = frozenset(part.strip() for part in text.split(",") if part.strip())
     if not parts or not parts <= {"delete", "compact"}:
         raise ValueError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -22,6 +23,7 @@ from luong.storage.api import OffsetAndTimestamp, TopicInfo
 from luong.types import TopicPartition
 
 __all__ = [
+    "check_delete_records_offset",
     "check_fetch_offset",
     "check_partition",
     "check_partition_count",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 MAX_TOPIC_NAME_LENGTH = 249
+_INT32 = struct.Struct(">i")  # recordCount at 57, lastOffsetDelta at 23
 _LEGAL_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 MAX_PARTITIONS = 100_000
 
@@ -96,6 +99,11 @@ def validate_batches(records: bytes | memoryview, config: TopicConfig) -> list[m
     if not batches:
         raise InvalidRecordError("produce request with no record batch")
     for batch in batches:
+        (count,), (delta,) = _INT32.unpack_from(batch, 57), _INT32.unpack_from(batch, 23)
+        if count < 1 or delta != count - 1:
+            raise InvalidRecordError(
+                f"inconsistent batch offset range: lastOffsetDelta {delta} for {count} records"
+            )
         if len(batch) > config.max_message_bytes:
             raise MessageTooLargeError(
                 f"record batch of {len(batch)} bytes exceeds max.message.bytes "
@@ -109,6 +117,14 @@ def validate_batches(records: bytes | memoryview, config: TopicConfig) -> list[m
 def _check_keys(batch: memoryview) -> None:
     if any(record.key is None for record in decode_batch(batch).records):
         raise InvalidRecordError("compacted topic cannot accept a record without a key")
+
+
+def check_delete_records_offset(offset: int, log_end_offset: int) -> None:
+    """DeleteRecords may name any offset up to the end (below the start it does nothing)."""
+    if not 0 <= offset <= log_end_offset:
+        raise OffsetOutOfRangeError(
+            f"cannot delete records before {offset}: the log ends at {log_end_offset}"
+        )
 
 
 def check_fetch_offset(offset: int, log_start_offset: int, log_end_offset: int) -> None:

@@ -1,14 +1,21 @@
 """One module per Kafka API; HANDLERS maps api keys to them."""
 
 from luong.broker.handlers import (
+    alter_configs,
     api_versions,
+    create_partitions,
     create_topics,
+    delete_records,
     delete_topics,
+    describe_cluster,
+    describe_configs,
     fetch,
     find_coordinator,
+    incremental_alter_configs,
     init_producer_id,
     list_offsets,
     metadata,
+    offset_for_leader_epoch,
     produce,
 )
 from luong.broker.handlers.base import ApiHandler, HandlerResult
@@ -18,14 +25,21 @@ __all__ = ["HANDLERS", "ApiHandler", "HandlerResult"]
 HANDLERS: dict[int, ApiHandler] = {
     module.HANDLER.api_key: module.HANDLER
     for module in (
+        alter_configs,
         api_versions,
+        create_partitions,
         create_topics,
+        delete_records,
         delete_topics,
+        describe_cluster,
+        describe_configs,
         fetch,
         find_coordinator,
+        incremental_alter_configs,
         init_producer_id,
         list_offsets,
         metadata,
+        offset_for_leader_epoch,
         produce,
     )
 }

@@ -30,9 +30,12 @@ class CleanResult:
     first_dirty_offset: int
 
 
-def batches_of(segment: LogSegment, start_position: int = 0) -> Iterator[bytes]:
-    for position, header in segment.headers_from(start_position):
-        yield segment.read_bytes(position, header.size)
+def batches_of(segment: LogSegment, from_offset: int = -1) -> Iterator[bytes]:
+    """The segment's batches ending at or after `from_offset`, read by walking headers
+    (not through the indexes, which belong to the owner's thread)."""
+    for position, header in segment.headers_from(0):
+        if header.last_offset >= from_offset:
+            yield segment.read_bytes(position, header.size)
 
 
 def clean_segments(
@@ -48,8 +51,7 @@ def clean_segments(
     for segment in segments:
         if segment.next_offset <= first_dirty_offset:
             continue
-        start = segment.position_of(first_dirty_offset)
-        if not offset_map.add_batches(batches_of(segment, start)):
+        if not offset_map.add_batches(batches_of(segment, first_dirty_offset)):
             break
     if offset_map.end_offset <= first_dirty_offset:
         return None

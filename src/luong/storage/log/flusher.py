@@ -14,7 +14,10 @@ Owned by LogStorage on its event loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,6 +27,7 @@ from luong.storage.log.partition_log import FlushSnapshot, PartitionLog
 __all__ = ["Flusher", "fsync_snapshot"]
 
 FLUSH_THREADS = 4
+log = logging.getLogger("luong.storage")
 
 
 def fsync_snapshot(snapshot: FlushSnapshot) -> None:
@@ -45,6 +49,9 @@ class Flusher:
         self._waiting: dict[PartitionLog, list[asyncio.Future[None]]] = {}
         self._pass: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Future[Any]] = set()  # fsyncs not yet returned
+        self._log_locks: weakref.WeakKeyDictionary[PartitionLog, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self.passes = 0
 
     @property
@@ -69,12 +76,17 @@ class Flusher:
             self._pass = asyncio.get_running_loop().create_task(self._run_passes())
 
     async def flush_now(self, log: PartitionLog) -> None:
-        """One pass for `log` alone (the `fsync` policy)."""
-        snapshot = log.flush_snapshot()
-        [error] = await self._fsync([snapshot])
-        if error is not None:
-            raise error
-        log.mark_flushed(snapshot)
+        """One pass for `log` alone (the `fsync` policy). Passes of one log run one after
+        the other, so an append is never acknowledged before an earlier snapshot (a
+        sealed segment, a directory entry) is on disk."""
+        lock = self._log_locks.setdefault(log, asyncio.Lock())
+        async with lock:
+            snapshot = log.flush_snapshot()
+            [error] = await self._fsync([snapshot])
+            if error is not None:
+                log.flush_failed(snapshot)
+                raise error
+            log.mark_flushed(snapshot)
 
     async def _run_passes(self) -> None:
         try:
@@ -85,6 +97,8 @@ class Flusher:
                 for (log, snapshot), error in zip(snapshots, errors, strict=True):
                     if error is None:
                         log.mark_flushed(snapshot)
+                    else:
+                        log.flush_failed(snapshot)
                     _release(waiting[log], error)
         finally:
             self._pass = None
@@ -104,6 +118,15 @@ class Flusher:
             self._in_flight.discard(work)
         return [_storage_error(result) for result in results]
 
+    async def run_in_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run other file work (a checkpoint) on the flush threads, counted as busy."""
+        work = asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+        self._in_flight.add(work)
+        try:
+            return await work
+        finally:
+            self._in_flight.discard(work)
+
     async def drain(self) -> None:
         """Wait until no pass runs and no fsync is in flight."""
         while self.busy:
@@ -117,11 +140,12 @@ class Flusher:
 
 
 def _storage_error(result: object) -> KafkaStorageError | None:
+    """None for success; any failure (an I/O error, or a bug) fails only its waiters."""
     if result is None:
         return None
-    if isinstance(result, OSError):
-        return KafkaStorageError(f"fsync failed: {result}")
-    raise result  # type: ignore[misc]  # not an I/O error: a bug, let it surface
+    if not isinstance(result, OSError):
+        log.error("flush failed unexpectedly: %r", result)
+    return KafkaStorageError(f"fsync failed: {result}")
 
 
 def _release(waiters: list[asyncio.Future[None]], error: KafkaStorageError | None) -> None:

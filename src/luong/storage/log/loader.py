@@ -14,7 +14,7 @@ import itertools
 import os
 
 from luong.config import TopicConfig
-from luong.storage.log.files import read_offset_file
+from luong.storage.log.files import fsync_directory, read_offset_file
 from luong.storage.log.partition_log import LOG_START_FILE, PartitionLog, RecoveryPoint
 from luong.storage.log.recovery import recover_segment
 from luong.storage.log.segment import LogSegment, segment_name
@@ -35,7 +35,12 @@ def load_partition(
         segments = [LogSegment(directory, log_start, now_ms)]
     else:
         segments = [_open_segment(directory, base, now_ms) for base in bases]
-        _restore(segments, point, config, clean=clean)
+        _restore(segments, _valid_point(segments, point), config, clean=clean)
+        if log_start > segments[-1].next_offset:
+            # the records DeleteRecords moved past were lost (never fsynced): as Kafka,
+            # start an empty log at the log start offset
+            _drop_after(segments, -1)
+            segments = [LogSegment(directory, log_start, now_ms)]
     return PartitionLog(directory, config, segments, log_start)
 
 
@@ -70,7 +75,11 @@ def _restore(
             start = point.position
             if clean and start == segment.size:
                 continue
-        cut = recover_segment(segment, start, config.index_interval_bytes, dense=not config.compact)
+        # offsets are dense in the active segment; sealed ones may hold compaction's gaps
+        last = i == len(segments) - 1
+        cut = recover_segment(segment, start, config.index_interval_bytes, dense=last)
+        if not last and not cut:
+            segment.seal()  # its time index ends with its largest timestamp again
         segment.flush()
         segment.flush_indexes()
         if cut and i + 1 < len(segments):
@@ -78,20 +87,28 @@ def _restore(
             break
 
 
+def _valid_point(segments: list[LogSegment], point: RecoveryPoint | None) -> RecoveryPoint | None:
+    """The point if it still describes one of these files (same inode, within its size)."""
+    if point is None:
+        return None
+    for segment in segments:
+        if segment.base_offset == point.segment_base:
+            same_file = segment.inode == point.inode and point.position <= segment.size
+            return point if same_file else None
+    return None
+
+
 def _trusted_count(segments: list[LogSegment], point: RecoveryPoint | None) -> int:
     """How many leading segments are sealed and durable by the recovery point."""
     if point is None:
         return 0
-    for i, segment in enumerate(segments):
-        if segment.base_offset == point.segment_base:
-            return i if point.position <= segment.size else 0
-    return 0
+    return next(i for i, s in enumerate(segments) if s.base_offset == point.segment_base)
 
 
 def _restore_sealed(segment: LogSegment, next_base: int, config: TopicConfig) -> None:
     last = segment.time_index.last_entry()
     if segment.size and last is None:
-        recover_segment(segment, 0, config.index_interval_bytes, dense=not config.compact)
+        recover_segment(segment, 0, config.index_interval_bytes, dense=False)
         segment.flush_indexes()
     elif last is not None:
         segment.max_timestamp, segment.offset_of_max_timestamp = last
@@ -105,7 +122,10 @@ def _apply_point(segment: LogSegment, point: RecoveryPoint) -> None:
 
 
 def _drop_after(segments: list[LogSegment], i: int) -> None:
+    """Delete the segments after index `i` (all of them for -1), durably."""
     for segment in segments[i + 1 :]:
         segment.delete_files()
         segment.close()
+    if segments[i + 1 :]:
+        fsync_directory(segments[0].directory)
     del segments[i + 1 :]

@@ -113,7 +113,7 @@ class OffsetIndex:
         return positions[-1] if positions else 0
 
     def flush(self) -> None:
-        self.write_pending()
+        """fdatasync what is written (any thread); `write_pending` is the owner's job."""
         os.fdatasync(self.fd)
 
     def close(self) -> None:

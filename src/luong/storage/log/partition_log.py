@@ -31,6 +31,7 @@ from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP
 __all__ = ["FlushSnapshot", "PartitionLog", "RecoveryPoint"]
 
 LEADER_EPOCH = 0
+MAX_RELATIVE_OFFSET = 2**31 - 1
 _DELTA_AND_MAX_TIMESTAMP = struct.Struct(">i8xq")  # lastOffsetDelta at 23, maxTimestamp at 35
 LOG_START_FILE = "log-start-offset"
 CLEANER_OFFSET_FILE = "cleaner-offset-checkpoint"
@@ -49,6 +50,7 @@ class RecoveryPoint:
     next_offset: int
     max_timestamp: int
     offset_of_max_timestamp: int
+    inode: int  # the segment file's identity: a rewritten file makes the point void
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,16 @@ class PartitionLog:
 
         Hot path: per batch, two header fields are read and a 16-byte prefix is
         written before the producer's bytes (a whole new header under LogAppendTime).
+        An OSError part-way undoes the batches already written: all or nothing.
         """
+        undo = self._undo_point()
+        try:
+            return self._append(batches, now_ms)
+        except OSError:
+            self._undo(undo)
+            raise
+
+    def _append(self, batches: Sequence[memoryview], now_ms: int) -> AppendResult:
         config = self.config
         append_time = now_ms if config.log_append_time else None
         base_offset = self.log_end_offset
@@ -105,7 +116,7 @@ class PartitionLog:
             size = len(batch)
             last_offset_delta, max_timestamp = _DELTA_AND_MAX_TIMESTAMP.unpack_from(batch, 23)
             active = self.segments[-1]
-            if active.size and self._must_roll(active, size, now_ms):
+            if active.size and self._must_roll(active, size, last_offset_delta, now_ms):
                 active = self.roll(now_ms)
             offset = active.next_offset
             if append_time is None:
@@ -130,12 +141,41 @@ class PartitionLog:
             self.log_start_offset,
         )
 
-    def _must_roll(self, active: LogSegment, incoming: int, now_ms: int) -> bool:
+    def _undo_point(self) -> tuple[int, int, int, int, int, int]:
+        active = self.segments[-1]
+        return (
+            len(self.segments),
+            active.size,
+            active.next_offset,
+            active.max_timestamp,
+            active.offset_of_max_timestamp,
+            active.bytes_since_index_entry,
+        )
+
+    def _undo(self, point: tuple[int, int, int, int, int, int]) -> None:
+        """Put the log back as it was at `point` (segments rolled since are removed)."""
+        count, size, next_offset, max_timestamp, offset_of_max, since_index = point
+        for segment in self.segments[count:]:
+            segment.delete_files()
+            segment.close()
+        del self.segments[count:]
+        self._unflushed = [s for s in self._unflushed if s in self.segments] or [self.active]
+        active = self.active
+        active.truncate_to(size)
+        active.time_index.truncate_to_offset(next_offset)
+        active.next_offset, active.max_timestamp = next_offset, max_timestamp
+        active.offset_of_max_timestamp, active.bytes_since_index_entry = offset_of_max, since_index
+
+    def _must_roll(
+        self, active: LogSegment, incoming: int, last_offset_delta: int, now_ms: int
+    ) -> bool:
         config = self.config
         return (
             active.size + incoming > config.segment_bytes
             or now_ms - active.created_ms >= config.segment_ms
             or active.index.size_bytes + 8 > config.segment_index_bytes
+            # relative offsets in the indexes are 32-bit: roll before they would overflow
+            or active.next_offset + last_offset_delta - active.base_offset > MAX_RELATIVE_OFFSET
         )
 
     def _aged(self, segment: LogSegment, now_ms: int) -> bool:
@@ -200,7 +240,9 @@ class PartitionLog:
         for position, header in segment.headers_from(segment.position_of(start)):
             if header.max_timestamp >= timestamp and header.last_offset >= self.log_start_offset:
                 batch = segment.read_bytes(position, header.size)
-                return first_record_at_or_after([batch], timestamp, self.log_start_offset)
+                found = first_record_at_or_after([batch], timestamp, self.log_start_offset)
+                if found is not None:  # None: its matches all lie before the log start
+                    return found
         return None
 
     def _max_timestamp(self) -> OffsetAndTimestamp:
@@ -235,6 +277,9 @@ class PartitionLog:
         dropped = []
         while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
             dropped.append(self.segments.pop(0))
+        self._unflushed = [s for s in self._unflushed if s not in dropped]
+        if not self._unflushed:
+            self._unflushed = [self.segments[-1]]
         return dropped
 
     def apply_retention(self, now_ms: int) -> list[LogSegment]:
@@ -278,6 +323,7 @@ class PartitionLog:
             segment.next_offset,
             segment.max_timestamp,
             segment.offset_of_max_timestamp,
+            segment.inode,
         )
 
     def has_unflushed(self) -> bool:
@@ -294,6 +340,13 @@ class PartitionLog:
         dir_fd = self.directory_fd if self._directory_dirty else None
         self._directory_dirty = False
         return FlushSnapshot(segments, dir_fd, self._point_of(self.active), self.log_end_offset)
+
+    def flush_failed(self, snapshot: FlushSnapshot) -> None:
+        """A snapshot's fsync failed: what it should have covered stays to be flushed."""
+        self._unflushed = list(dict.fromkeys([*snapshot.segments, *self._unflushed]))
+        self._unflushed = [s for s in self._unflushed if s in self.segments] or [self.active]
+        if snapshot.directory_fd is not None:
+            self._directory_dirty = True
 
     def mark_flushed(self, snapshot: FlushSnapshot) -> None:
         if snapshot.point.next_offset >= self.recovery_point.next_offset:

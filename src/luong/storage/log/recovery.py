@@ -19,6 +19,9 @@ from luong.storage.log.segment import LogSegment
 __all__ = ["recover_segment"]
 
 CHUNK_BYTES = 8 << 20
+# No request can carry a larger batch (socket.request.max.bytes is 100 MiB by default);
+# a longer declared length is a torn or garbled header, not a reason to read it all.
+MAX_BATCH_BYTES = 256 << 20
 _PREFIX = struct.Struct(">qi")
 _DELTA_AND_MAX_TIMESTAMP = struct.Struct(">i8xq")  # lastOffsetDelta at 23, maxTimestamp at 35
 
@@ -68,6 +71,8 @@ def _scan_chunk(
             return p, BATCH_HEADER_SIZE
         base_offset, batch_length = _PREFIX.unpack_from(view, p)
         size = batch_length + LOG_OVERHEAD
+        if size > MAX_BATCH_BYTES:
+            return p, -1
         if size >= BATCH_HEADER_SIZE and size > end - p:
             return p, size
         try:

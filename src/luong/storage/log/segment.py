@@ -43,7 +43,9 @@ class LogSegment:
         stem = os.path.join(directory, segment_name(base_offset))
         self.path = f"{stem}.log{suffix}"
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        self.size = os.fstat(self.fd).st_size
+        status = os.fstat(self.fd)
+        self.size = status.st_size
+        self.inode = status.st_ino
         self.index = OffsetIndex(f"{stem}.index{suffix}", base_offset)
         self.time_index = TimeIndex(f"{stem}.timeindex{suffix}", base_offset)
         self.next_offset = base_offset

@@ -32,7 +32,7 @@ from luong.errors import (
 )
 from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
 from luong.storage.common import (
-    check_fetch_offset,
+    check_delete_records_offset,
     check_partition,
     grown_topic,
     new_topic,
@@ -76,6 +76,7 @@ class LogStorage(Storage):
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._checkpoint_lock = asyncio.Lock()  # one checkpoint file write at a time
         self._metadata_lock = asyncio.Lock()  # topic files and log start offsets
+        self._maintenance_lock = asyncio.Lock()  # one maintenance pass; close waits for it
         self.cleaner_max_map_entries = cleaner_max_map_entries
         os.makedirs(os.path.join(self.path, TOPICS_DIR), exist_ok=True)
         self._lock_fd = _lock(os.path.join(self.path, LOCK_FILE))
@@ -98,11 +99,12 @@ class LogStorage(Storage):
             self._topics[info.name] = info
             for partition in range(info.partitions):
                 tp = TopicPartition(info.name, partition)
+                topic_id, point = points.get(str(tp), ("", None))
                 self._logs[tp] = load_partition(
                     self._partition_dir(tp),
                     info.config,
                     self._clock.time_ms(),
-                    points.get(str(tp)),
+                    point if topic_id == str(info.topic_id) else None,  # not a namesake's
                     clean=clean,
                 )
         self._remove_leftovers()
@@ -128,13 +130,17 @@ class LogStorage(Storage):
             )
         return infos
 
-    def _read_checkpoint(self) -> dict[str, RecoveryPoint]:
+    def _read_checkpoint(self) -> dict[str, tuple[str, RecoveryPoint]]:
+        """Partition name → (topic id, recovery point); empty if unreadable."""
         try:
             with open(os.path.join(self.path, CHECKPOINT_FILE), encoding="utf-8") as file:
                 entries = json.load(file)["partitions"]
-        except (FileNotFoundError, ValueError, KeyError):
+            return {
+                name: (entry.pop("topic_id"), RecoveryPoint(**entry))
+                for name, entry in entries.items()
+            }
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
             return {}
-        return {name: RecoveryPoint(**point) for name, point in entries.items()}
 
     def _remove_leftovers(self) -> None:
         """Partition directories of deleted or half-created topics go."""
@@ -179,6 +185,7 @@ class LogStorage(Storage):
             shutil.rmtree(directory, ignore_errors=True)  # a leftover of a crashed create
             os.makedirs(directory)
             logs[tp] = load_partition(directory, info.config, now, None, clean=True)
+            fsync_directory(directory)  # the first segment's files
         fsync_directory(self.path)
         return logs
 
@@ -204,11 +211,14 @@ class LogStorage(Storage):
             await asyncio.to_thread(self._remove_topic_file, name)
             del self._topics[name]
             logs = [self._logs.pop(TopicPartition(name, p)) for p in range(info.partitions)]
+            # move the directories aside now, so a topic re-created under the same name
+            # gets fresh ones (Kafka renames them to *-delete too)
+            doomed = await asyncio.to_thread(_move_aside, [log.directory for log in logs])
         await self._flusher.drain()  # no pass may still hold these descriptors
         for log in logs:
-            self._bury(log, log.segments)
+            self._bury(log, log.segments, unlink=False)
             os.close(log.directory_fd)
-        await asyncio.to_thread(_remove_trees, [log.directory for log in logs])
+        await asyncio.to_thread(_remove_trees, doomed)
 
     async def create_partitions(self, name: str, total: int) -> TopicInfo:
         self._check_open()
@@ -268,7 +278,9 @@ class LogStorage(Storage):
         async with self._metadata_lock:
             log = self._log(tp)
             target = log.log_end_offset if before_offset == -1 else before_offset
-            check_fetch_offset(target, log.log_start_offset, log.log_end_offset)
+            check_delete_records_offset(target, log.log_end_offset)
+            if target <= log.log_start_offset:
+                return log.log_start_offset  # as Kafka: nothing to delete below the start
             await asyncio.to_thread(write_atomically, log.log_start_path, str(target))
             self._bury(log, log.delete_records(target))
         return log.log_start_offset
@@ -277,6 +289,10 @@ class LogStorage(Storage):
 
     async def run_maintenance(self) -> None:
         self._check_open()
+        async with self._maintenance_lock:  # close waits for a pass to end
+            await self._maintain()
+
+    async def _maintain(self) -> None:
         now = self._clock.time_ms()
         for log in list(self._logs.values()):
             if log.roll_if_aged(now):
@@ -300,17 +316,27 @@ class LogStorage(Storage):
             eligible.append(segment)
         if not eligible or eligible[-1].next_offset <= log.first_dirty_offset:
             return
-        result = await asyncio.get_running_loop().run_in_executor(
-            self._cleaner,
-            lambda: clean_segments(
-                eligible,
-                log.first_dirty_offset,
-                max_map_entries=self.cleaner_max_map_entries,
-                tombstone_horizon_ms=now - log.config.delete_retention_ms,
-                index_interval_bytes=log.config.index_interval_bytes,
-            ),
-        )
-        if result is None or self._logs.get(tp) is not log:
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._cleaner,
+                lambda: clean_segments(
+                    eligible,
+                    log.first_dirty_offset,
+                    max_map_entries=self.cleaner_max_map_entries,
+                    tombstone_horizon_ms=now - log.config.delete_retention_ms,
+                    index_interval_bytes=log.config.index_interval_bytes,
+                ),
+            )
+        except OSError:
+            if self._logs.get(tp) is log:
+                raise
+            return  # the topic was deleted under the cleaner
+        if result is None:
+            return
+        if self._logs.get(tp) is not log:
+            for _, new in result.replacements:
+                new.delete_files()
+                new.close()
             return
         for old, new in result.replacements:
             if log.replace_segment(old, new):
@@ -322,7 +348,8 @@ class LogStorage(Storage):
             write_atomically, log.cleaner_offset_path, str(result.first_dirty_offset)
         )
         log.first_dirty_offset = result.first_dirty_offset
-        self._flusher.schedule(log)
+        await self._flusher.group_flush(log)
+        await self.checkpoint()  # the old checkpoint may point into a replaced file
 
     def _bury(self, log: PartitionLog, segments: list[LogSegment], *, unlink: bool = True) -> None:
         """Unlink now, close after `file.delete.delay.ms` so reads in flight finish."""
@@ -366,15 +393,20 @@ class LogStorage(Storage):
 
     async def _checkpoint(self) -> None:
         logs = dict(self._logs)
-        points = {str(tp): asdict(log.recovery_point) for tp, log in logs.items()}
+        points = {
+            str(tp): {
+                **asdict(log.recovery_point),
+                "topic_id": str(self._topics[tp.topic].topic_id),
+            }
+            for tp, log in logs.items()
+            if tp.topic in self._topics
+        }
         actives = [log.segment_at(log.recovery_point.segment_base) for log in logs.values()]
-        await asyncio.get_running_loop().run_in_executor(
-            self._flusher.executor, self._write_checkpoint, points, actives
-        )
+        await self._flusher.run_in_thread(self._write_checkpoint, points, actives)
         self._last_checkpoint_ms = self._clock.time_ms()
 
     def _write_checkpoint(
-        self, points: dict[str, dict[str, int]], segments: list[LogSegment | None]
+        self, points: dict[str, dict[str, object]], segments: list[LogSegment | None]
     ) -> None:
         for segment in segments:
             if segment is not None:
@@ -386,6 +418,10 @@ class LogStorage(Storage):
         if self._closed:
             return
         self._closed = True  # refuse new requests; finish what is in flight
+        async with self._maintenance_lock:
+            await self._close()
+
+    async def _close(self) -> None:
         if self._checkpoint_task is not None:
             await self._checkpoint_task
         await asyncio.gather(*(self._flusher.group_flush(log) for log in self._logs.values()))
@@ -424,6 +460,18 @@ def _lock(path: str) -> int:
             f"data directory {os.path.dirname(path)} is in use by another luong process"
         ) from None
     return fd
+
+
+def _move_aside(directories: list[str]) -> list[str]:
+    """Rename partition directories to `<name>.<random>-delete`; return the new paths."""
+    moved = []
+    for directory in directories:
+        target = f"{directory}.{uuid.uuid4().hex}-delete"
+        os.rename(directory, target)
+        moved.append(target)
+    if directories:
+        fsync_directory(os.path.dirname(directories[0]))
+    return moved
 
 
 def _remove_trees(directories: list[str]) -> None:

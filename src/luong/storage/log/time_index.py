@@ -98,7 +98,7 @@ class TimeIndex:
         os.ftruncate(self.fd, self._on_file * ENTRY.size)
 
     def flush(self) -> None:
-        self.write_pending()
+        """fdatasync what is written (any thread); `write_pending` is the owner's job."""
         os.fdatasync(self.fd)
 
     def close(self) -> None:

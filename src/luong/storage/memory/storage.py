@@ -23,6 +23,7 @@ from luong.storage.api import (
     TopicInfo,
 )
 from luong.storage.common import (
+    check_delete_records_offset,
     check_fetch_offset,
     check_partition,
     first_record_at_or_after,
@@ -165,7 +166,9 @@ class MemoryStorage(Storage):
     async def delete_records(self, tp: TopicPartition, before_offset: int) -> int:
         _, log = self._partition(tp)
         target = log.log_end_offset if before_offset == -1 else before_offset
-        check_fetch_offset(target, log.log_start_offset, log.log_end_offset)
+        check_delete_records_offset(target, log.log_end_offset)
+        if target <= log.log_start_offset:
+            return log.log_start_offset
         log.log_start_offset = target
         del log.batches[: log.first_index(target)]
         return target
