@@ -13,9 +13,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Until the broker lands (`luong serve`), "run" exercises what exists: the storage engine.
+# The broker on 127.0.0.1:9092, data in ./luong-data (Ctrl-C stops it cleanly).
 run: install
-	$(PY) benchmarks/storage_bench.py --quick
+	$(BIN)/luong serve --data-dir luong-data
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
