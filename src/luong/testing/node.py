@@ -49,6 +49,7 @@ class LuongProcess:
         self.port = port or free_port()
         self.log_path = self.data_dir.with_suffix(".log")
         self.process: subprocess.Popen[bytes] | None = None
+        self.command_extra: list[str] = []  # more `luong serve` arguments
 
     @property
     def bootstrap(self) -> str:
@@ -59,14 +60,9 @@ class LuongProcess:
             arg for name, value in self.settings.items() for arg in ("--set", f"{name}={value}")
         ]
         return [
-            sys.executable,
-            "-m",
-            "luong",
-            "serve",
-            "--data-dir",
-            str(self.data_dir),
-            "--listen",
-            self.bootstrap,
+            *(sys.executable, "-m", "luong", "serve"),
+            *("--data-dir", str(self.data_dir), "--listen", self.bootstrap),
+            *self.command_extra,
             *sets,
         ]
 

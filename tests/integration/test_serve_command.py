@@ -1,0 +1,95 @@
+"""`luong serve`: settings by Kafka names, refusals that name the problem, one data
+directory per process, a clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from luong.testing.node import LuongProcess, free_port
+from luong.testing.wire import WireClient
+
+
+def serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "luong",
+        "serve",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+def test_unknown_setting_stops_the_start(tmp_path: Path) -> None:
+    done = serve(tmp_path, "--set", "no.such.setting=1")
+    assert done.returncode != 0
+    assert "no.such.setting" in done.stderr
+
+
+def test_bad_value_stops_the_start_naming_it(tmp_path: Path) -> None:
+    done = serve(tmp_path, "--set", "num.partitions=zero")
+    assert done.returncode != 0
+    assert "num.partitions" in done.stderr and "zero" in done.stderr
+
+
+def test_bad_config_file_line_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "broker.properties"
+    config.write_text("# comment\nnum.partitions=2\nthis line has no equals sign\n")
+    done = serve(tmp_path, "--config", str(config))
+    assert done.returncode != 0
+    assert "broker.properties:3" in done.stderr
+
+
+def test_set_overrides_the_file_and_reaches_topics(tmp_path: Path) -> None:
+    config = tmp_path / "broker.properties"
+    config.write_text("num.partitions=2\nlog.retention.ms=1000\n")
+    node = LuongProcess(tmp_path / "data", settings={"num.partitions": "5"})
+    node.command_extra = ["--config", str(config)]
+    with node:
+        with WireClient("127.0.0.1", node.port) as wire:
+            metadata = wire.call(
+                3, 9, {"topics": [{"name": "auto"}], "allow_auto_topic_creation": True}
+            )
+            configs = wire.call(
+                32,
+                4,
+                {
+                    "resources": [
+                        {"resource_type": 2, "resource_name": "auto", "configuration_keys": None}
+                    ]
+                },
+            )
+    [topic] = metadata.topics
+    assert len(topic.partitions) == 5  # --set wins over the file
+    entries = {e.name: e.value for e in configs.results[0].configs}
+    assert entries["retention.ms"] == "1000"  # the file's broker default reached the topic
+
+
+def test_a_data_directory_in_use_is_refused_at_once(tmp_path: Path) -> None:
+    with LuongProcess(tmp_path / "data"):
+        command = [
+            sys.executable,
+            "-m",
+            "luong",
+            "serve",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0
+    assert "in use" in done.stderr
+
+
+def test_sigterm_stops_cleanly_and_the_next_start_recovers_nothing(tmp_path: Path) -> None:
+    node = LuongProcess(tmp_path / "data").start()
+    assert node.stop() == 0
+    assert (tmp_path / "data" / ".clean-shutdown").exists()
+    assert "luong stopped" in node.log_text()
