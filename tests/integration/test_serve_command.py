@@ -23,7 +23,7 @@ def serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         f"127.0.0.1:{free_port()}",
         *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
 
 
 def test_unknown_setting_stops_the_start(tmp_path: Path) -> None:
@@ -51,20 +51,19 @@ def test_set_overrides_the_file_and_reaches_topics(tmp_path: Path) -> None:
     config.write_text("num.partitions=2\nlog.retention.ms=1000\n")
     node = LuongProcess(tmp_path / "data", settings={"num.partitions": "5"})
     node.command_extra = ["--config", str(config)]
-    with node:
-        with WireClient("127.0.0.1", node.port) as wire:
-            metadata = wire.call(
-                3, 9, {"topics": [{"name": "auto"}], "allow_auto_topic_creation": True}
-            )
-            configs = wire.call(
-                32,
-                4,
-                {
-                    "resources": [
-                        {"resource_type": 2, "resource_name": "auto", "configuration_keys": None}
-                    ]
-                },
-            )
+    with node, WireClient("127.0.0.1", node.port) as wire:
+        metadata = wire.call(
+            3, 9, {"topics": [{"name": "auto"}], "allow_auto_topic_creation": True}
+        )
+        configs = wire.call(
+            32,
+            4,
+            {
+                "resources": [
+                    {"resource_type": 2, "resource_name": "auto", "configuration_keys": None}
+                ]
+            },
+        )
     [topic] = metadata.topics
     assert len(topic.partitions) == 5  # --set wins over the file
     entries = {e.name: e.value for e in configs.results[0].configs}
@@ -83,7 +82,7 @@ def test_a_data_directory_in_use_is_refused_at_once(tmp_path: Path) -> None:
             "--listen",
             f"127.0.0.1:{free_port()}",
         ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0
     assert "in use" in done.stderr
 
