@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint
+.PHONY: install run test lint external
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,5 +23,10 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# kafka-python's own integration suite against a real luong serve (see the script)
+external: install
+	bash scripts/kafka_python_suite.sh
+
 test: lint
 	$(BIN)/pytest
+	bash scripts/kafka_python_suite.sh

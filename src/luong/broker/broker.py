@@ -46,6 +46,7 @@ class BrokerIdentity:
     host: str
     port: int
     cluster_id: str
+    listen: str = ""  # HOST:PORT the listener is bound to
 
 
 class ProtocolViolation(Exception):

@@ -70,10 +70,13 @@ class Node:
             reuse_address=True,
         )
         self.port = self._server.sockets[0].getsockname()[1]
-        if not identity.port:
-            self.broker.identity = BrokerIdentity(
-                identity.node_id, identity.host, self.port, identity.cluster_id
-            )
+        self.broker.identity = BrokerIdentity(
+            identity.node_id,
+            identity.host,
+            identity.port or self.port,
+            identity.cluster_id,
+            f"{self.config.listen_host}:{self.port}",
+        )
         self._maintenance = asyncio.get_running_loop().create_task(self._run_maintenance())
         log.info(
             "luong listening on %s:%d (advertised %s:%d), storage %s",

@@ -17,6 +17,7 @@ v3+: config_type, and the documentation text when include_documentation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from luong.broker.context import RequestContext
@@ -104,7 +105,32 @@ def _broker_entries(ctx: RequestContext, name: str) -> list[dict[str, Any]]:
                 "synonyms": synonyms,
             }
         )
-    return entries
+    return entries + _listener_entries(ctx)
+
+
+def _listener_entries(ctx: RequestContext) -> list[dict[str, Any]]:
+    """`listeners` and `advertised.listeners`, which every Kafka broker reports. Kafka 3.x
+    lists them as per-broker dynamic (read_only false) and clients check that; luong
+    reports them the same way but takes them only from `luong serve` flags."""
+    node = ctx.broker.identity
+    address = f"PLAINTEXT://{node.host}:{node.port}"
+    listen = f"PLAINTEXT://{node.listen or f'{node.host}:{node.port}'}"
+    definition = ConfigDef("listeners", "", str, "PLAINTEXT://HOST:PORT", "")
+    return [
+        {
+            "name": name,
+            "value": value,
+            "read_only": False,
+            "config_source": DEFAULT_CONFIG,
+            "is_sensitive": False,
+            "synonyms": [],
+            "definition": replace(definition, name=name, default=value, doc=doc),
+        }
+        for name, value, doc in (
+            ("listeners", listen, "where this broker listens (luong serve --listen)"),
+            ("advertised.listeners", address, "the address clients are told (--advertised)"),
+        )
+    ]
 
 
 def _finish(entry: dict[str, Any], synonyms: bool, docs: bool) -> dict[str, Any]:
