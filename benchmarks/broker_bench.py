@@ -28,8 +28,19 @@ PEERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "peers.py"
 
 
 def run_peers(bootstrap: str, extra: list[str], out: Path, pid: int = 0) -> dict[str, object]:
-    command = [sys.executable, str(PEERS), "suite", "--systems", "kafka",
-               "--kafka-bootstrap", bootstrap, "--no-ceilings", "--json", str(out), *extra]
+    command = [
+        sys.executable,
+        str(PEERS),
+        "suite",
+        "--systems",
+        "kafka",
+        "--kafka-bootstrap",
+        bootstrap,
+        "--no-ceilings",
+        "--json",
+        str(out),
+        *extra,
+    ]
     if pid:
         command += ["--kafka-server-pid", str(pid)]
     subprocess.run(command, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -45,8 +56,15 @@ def main() -> int:
     args = parser.parse_args()
     extra = ["--runs", str(args.runs)]
     if args.quick:
-        extra += ["--n-small", "20000", "--n-large", "20000", "--lat-seconds", "3",
-                  "--no-fsync-check"]
+        extra += [
+            "--n-small",
+            "20000",
+            "--n-large",
+            "20000",
+            "--lat-seconds",
+            "3",
+            "--no-fsync-check",
+        ]
     with tempfile.TemporaryDirectory(prefix="luong-broker-bench-") as scratch:
         root = Path(scratch)
         with LuongProcess(root / "data") as node:
