@@ -1,5 +1,9 @@
 """`luong …` commands.
 
+luong serve …                      run the broker (luong.cli.serve)
+luong topic create|list|describe|alter|delete …   administer topics (luong.cli.topic)
+luong produce TOPIC …              send lines as messages (luong.cli.produce)
+luong consume TOPIC …              print messages (luong.cli.consume)
 luong dump-log FILE [--records]   print the batches of a `.log` segment file
 luong --version
 """
@@ -11,7 +15,10 @@ import sys
 from collections.abc import Sequence
 
 from luong import __version__
+from luong.cli.consume import add_consume_command
+from luong.cli.produce import add_produce_command
 from luong.cli.serve import add_serve_command
+from luong.cli.topic import add_topic_command
 from luong.errors import LuongError
 from luong.protocol.records import BatchHeader, decode_batch
 from luong.storage.log.dump import iter_segment_batches
@@ -46,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--records", action="store_true", help="decode every record too")
     dump.set_defaults(handler=_dump_log)
     add_serve_command(commands)
+    add_topic_command(commands)
+    add_produce_command(commands)
+    add_consume_command(commands)
     return parser
 
 

@@ -15,10 +15,13 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from luong.config import BrokerConfig
 from luong.errors import LuongError
-from luong.server import Node, NodeConfig
+
+if TYPE_CHECKING:  # the server (kio, uvloop) loads only when `serve` runs
+    from luong.server import NodeConfig
 
 __all__ = ["add_serve_command", "parse_properties"]
 
@@ -65,6 +68,8 @@ def _address(text: str, option: str) -> tuple[str, int]:
 
 
 def node_config(args: argparse.Namespace) -> NodeConfig:
+    from luong.server import NodeConfig
+
     settings: dict[str, str] = {}
     if args.config:
         with open(args.config, encoding="utf-8") as file:
@@ -93,6 +98,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: NodeConfig) -> int:
+    from luong.server import Node
+
     node = Node(config)
     try:
         await node.start()
