@@ -145,3 +145,53 @@ def test_acknowledged_writes_survive_kill_9(fresh_luong: LuongProcess, tmp_path:
         assert len(acked) == 2000
     finally:
         restarted.stop()
+
+
+def produce_request(partitions: dict[int, bytes], acks: int = -1) -> dict[str, object]:
+    return {
+        "acks": acks,
+        "timeout": 5000,
+        "topic_data": [
+            {
+                "name": "wire-produce",
+                "partition_data": [{"index": p, "records": r} for p, r in partitions.items()],
+            }
+        ],
+    }
+
+
+def test_a_corrupt_batch_fails_only_its_partition(luong: LuongProcess) -> None:
+    from luong.testing import make_batch
+
+    with WireClient("127.0.0.1", luong.port) as wire:
+        wire.call(3, 9, {"topics": [{"name": "wire-produce"}], "allow_auto_topic_creation": True})
+        corrupt = bytearray(make_batch([b"bad"]))
+        corrupt[-1] ^= 0x55
+        answer = wire.call(0, 9, produce_request({0: make_batch([b"good"]), 1: bytes(corrupt)}))
+        results = {p.index: p for p in answer.responses[0].partition_responses}
+        assert results[0].error_code == 0 and results[0].base_offset == 0
+        assert results[1].error_code == 2  # CORRUPT_MESSAGE
+        assert "CRC" in (results[1].error_message or "")
+        bad_acks = wire.call(0, 9, produce_request({0: make_batch([b"x"])}, acks=5))
+        assert bad_acks.responses[0].partition_responses[0].error_code == 21
+        unknown = wire.call(0, 9, produce_request({7: make_batch([b"x"])}))
+        assert unknown.responses[0].partition_responses[0].error_code == 3
+        offsets = wire.call(
+            2,
+            7,
+            {
+                "replica_id": -1,
+                "isolation_level": 0,
+                "topics": [
+                    {
+                        "name": "wire-produce",
+                        "partitions": [
+                            {"partition_index": 0, "timestamp": -1},
+                            {"partition_index": 1, "timestamp": -1},
+                        ],
+                    }
+                ],
+            },
+        )
+        ends = {p.partition_index: p.offset for p in offsets.topics[0].partitions}
+        assert ends == {0: 1, 1: 0}  # nothing of the refused batches was appended
