@@ -35,6 +35,7 @@ __all__ = ["Broker", "BrokerIdentity", "ProtocolViolation"]
 
 log = logging.getLogger("luong.broker")
 Response = Sequence[bytes | Chunk]
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 UNSUPPORTED_VERSION = 35
 
 
@@ -146,8 +147,8 @@ class Broker:
         *,
         validate_only: bool = False,
     ) -> TopicInfo:
-        if name.startswith("__"):
-            raise InvalidTopicError(f"topic names starting with '__' are internal: {name!r}")
+        if name in INTERNAL_TOPICS:
+            raise InvalidTopicError(f"{name!r} is an internal topic name")
         if validate_only:
             return new_topic(
                 name, partitions, configs, self.storage.topics(), self.config.topic_defaults

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from luong.config import TopicConfig
+from luong.errors import UnknownTopicOrPartitionError
 from luong.types import TopicPartition
 
 __all__ = [
@@ -185,8 +186,6 @@ class Storage(abc.ABC):
 
     def topic(self, name: str) -> TopicInfo:
         """One topic, or UnknownTopicOrPartitionError."""
-        from luong.errors import UnknownTopicOrPartitionError
-
         info = self.topics().get(name)
         if info is None:
             raise UnknownTopicOrPartitionError(f"unknown topic {name!r}")

@@ -28,7 +28,6 @@ from luong.clock import Clock, SystemClock
 from luong.config import FlushPolicy, TopicConfig
 from luong.errors import (
     KafkaStorageError,
-    UnknownTopicOrPartitionError,
 )
 from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
 from luong.storage.common import (
@@ -442,12 +441,6 @@ class LogStorage(Storage):
     def _check_open(self) -> None:
         if self._closed:
             raise KafkaStorageError("storage is closed")
-
-    def topic(self, name: str) -> TopicInfo:
-        info = self._topics.get(name)
-        if info is None:
-            raise UnknownTopicOrPartitionError(f"unknown topic {name!r}")
-        return info
 
 
 def _lock(path: str) -> int:
