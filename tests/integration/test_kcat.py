@@ -10,12 +10,11 @@ import pytest
 
 from luong.testing.node import LuongProcess
 
-KCAT = shutil.which("kcat")
-pytestmark = pytest.mark.skipif(KCAT is None, reason="kcat is not installed (.ci/run installs it)")
+KCAT = shutil.which("kcat")  # .ci/run installs it (apt-get install kcat)
 
 
 def kcat(node: LuongProcess, *args: str, stdin: str | None = None) -> str:
-    assert KCAT is not None
+    assert KCAT is not None, "kcat is not installed: apt-get install kcat"
     done = subprocess.run(
         [KCAT, "-b", node.bootstrap, *args],
         input=stdin,

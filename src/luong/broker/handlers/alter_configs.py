@@ -13,27 +13,38 @@ Other resource types: INVALID_REQUEST.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.broker.handlers.describe_configs import BROKER, TOPIC
 from luong.errors import InvalidRequestError, LuongError
+from luong.storage import TopicInfo
+
+Changes = Callable[[TopicInfo, Any], dict[str, str | None]]
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
-    responses = [await _alter(ctx, r, request.validate_only) for r in request.resources]
+    return await alter_resources(ctx, request, _replacement)
+
+
+async def alter_resources(ctx: RequestContext, request: Any, changes_of: Changes) -> HandlerResult:
+    """Apply `changes_of(topic, configs)` to each resource, all or nothing per resource
+    (shared by AlterConfigs and IncrementalAlterConfigs)."""
+    responses = [await _alter(ctx, r, request.validate_only, changes_of) for r in request.resources]
     return {"throttle_time": 0, "responses": responses}
 
 
-async def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> dict[str, Any]:
+async def _alter(
+    ctx: RequestContext, resource: Any, validate_only: bool, changes_of: Changes
+) -> dict[str, Any]:
     answer = {"resource_type": resource.resource_type, "resource_name": resource.resource_name}
     try:
         check_topic_resource(resource.resource_type, [c.name for c in resource.configs])
         if resource.resource_type == TOPIC:
             info = ctx.broker.storage.topic(resource.resource_name)
-            changes = _replacement(info.config.overrides, resource.configs)
+            changes = changes_of(info, resource.configs)
             await ctx.broker.alter_topic_configs(info.name, changes, validate_only=validate_only)
     except LuongError as error:
         return {**answer, **error_fields(error)}
@@ -52,10 +63,12 @@ def check_topic_resource(resource_type: int, names: list[str]) -> None:
     raise InvalidRequestError(f"Unsupported resource type: {resource_type}")
 
 
-def _replacement(overrides: Mapping[str, str], configs: Any) -> dict[str, str | None]:
+def _replacement(info: TopicInfo, configs: Any) -> dict[str, str | None]:
     """The changes that make `configs` the topic's whole set of overrides."""
     wanted = {c.name: c.value for c in configs if c.value is not None}
-    dropped: dict[str, str | None] = {name: None for name in overrides if name not in wanted}
+    dropped: dict[str, str | None] = {
+        name: None for name in info.config.overrides if name not in wanted
+    }
     return {**dropped, **wanted}
 
 

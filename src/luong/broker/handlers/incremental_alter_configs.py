@@ -18,36 +18,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.alter_configs import check_topic_resource
-from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
-from luong.broker.handlers.describe_configs import LIST, TOPIC, config_type
+from luong.broker.handlers.alter_configs import alter_resources
+from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.handlers.describe_configs import LIST, config_type
 from luong.config import TOPIC_CONFIGS
-from luong.errors import InvalidConfigError, InvalidRequestError, LuongError
+from luong.errors import InvalidConfigError, InvalidRequestError
+from luong.storage import TopicInfo
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
-    responses = [await _alter(ctx, r, request.validate_only) for r in request.resources]
-    return {"throttle_time": 0, "responses": responses}
+    return await alter_resources(ctx, request, _changes)
 
 
-async def _alter(ctx: RequestContext, resource: Any, validate_only: bool) -> dict[str, Any]:
-    answer = {"resource_type": resource.resource_type, "resource_name": resource.resource_name}
-    try:
-        check_topic_resource(resource.resource_type, [c.name for c in resource.configs])
-        if resource.resource_type == TOPIC:
-            info = ctx.broker.storage.topic(resource.resource_name)
-            current = {name: value for name, value, _ in info.config.entries()}
-            changes = _changes(current, resource.configs)
-            await ctx.broker.alter_topic_configs(info.name, changes, validate_only=validate_only)
-    except LuongError as error:
-        return {**answer, **error_fields(error)}
-    return {**answer, **error_fields(None)}
-
-
-def _changes(current: Mapping[str, str], ops: Any) -> dict[str, str | None]:
+def _changes(info: TopicInfo, ops: Any) -> dict[str, str | None]:
     """Each operation as a new override value (None: remove the override)."""
+    current = {name: value for name, value, _ in info.config.entries()}
     names = [op.name for op in ops]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
