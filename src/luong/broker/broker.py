@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers import HANDLERS
+from luong.broker.handlers.base import INTERNAL_TOPICS
+from luong.broker.offsets import OffsetService
 from luong.broker.purgatory import FetchPurgatory
 from luong.clock import Clock
 from luong.config import BrokerConfig
@@ -35,7 +37,6 @@ __all__ = ["Broker", "BrokerIdentity", "ProtocolViolation"]
 
 log = logging.getLogger("luong.broker")
 Response = Sequence[bytes | Chunk]
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 UNSUPPORTED_VERSION = 35
 
 
@@ -67,6 +68,16 @@ class Broker:
         storage.add_append_listener(self.purgatory.notify)
         self.specs = load_specs({key: handler.accepted for key, handler in HANDLERS.items()})
         self._next_producer_id = clock.time_ms()  # above every id handed out before a restart
+        retention_ms = int(config["offsets.retention.minutes"]) * 60_000
+        self.offsets = OffsetService(storage, clock, retention_ms)
+
+    async def start(self) -> None:
+        """Prepare the internal state (committed offsets) before serving."""
+        await self.offsets.start()
+
+    async def run_maintenance(self) -> None:
+        """Periodic work of the coordinator: expire idle groups' offsets."""
+        await self.offsets.expire()
 
     # -- requests --------------------------------------------------------------------
 

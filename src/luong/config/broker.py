@@ -91,6 +91,13 @@ BROKER_CONFIGS: Mapping[str, ConfigDef] = defs(
         "how long a new group waits for more members before its first rebalance",
     ),
     ConfigDef(
+        "offsets.retention.minutes",
+        "10080",
+        int_in(1, INT32_MAX),
+        "[1, 2^31-1]",
+        "committed offsets of a group without commits for this long are deleted",
+    ),
+    ConfigDef(
         "log.retention.check.interval.ms",
         "300000",
         int_in(1, INT32_MAX),

@@ -63,6 +63,7 @@ class Node:
             _cluster_id(self.config.storage_url),
         )
         self.broker = Broker(self.storage, settings, identity, clock)
+        await self.broker.start()
         self._server = await asyncio.get_running_loop().create_server(
             self._new_connection,
             self.config.listen_host,
@@ -107,6 +108,8 @@ class Node:
             await asyncio.sleep(interval_s)
             try:
                 await self.storage.run_maintenance()
+                if self.broker is not None:
+                    await self.broker.run_maintenance()
             except Exception:
                 log.exception("maintenance failed; retrying at the next interval")
 

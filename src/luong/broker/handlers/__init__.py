@@ -15,6 +15,8 @@ from luong.broker.handlers import (
     init_producer_id,
     list_offsets,
     metadata,
+    offset_commit,
+    offset_fetch,
     offset_for_leader_epoch,
     produce,
 )
@@ -39,6 +41,8 @@ HANDLERS: dict[int, ApiHandler] = {
         init_producer_id,
         list_offsets,
         metadata,
+        offset_commit,
+        offset_fetch,
         offset_for_leader_epoch,
         produce,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.handlers.base import INTERNAL_TOPICS, ApiHandler, HandlerResult
 from luong.errors import LuongError
 from luong.storage import TopicInfo
 
@@ -67,7 +67,7 @@ def _topic(ctx: RequestContext, info: TopicInfo) -> dict[str, Any]:
         "error_code": 0,
         "name": info.name,
         "topic_id": info.topic_id,
-        "is_internal": False,
+        "is_internal": info.name in INTERNAL_TOPICS,
         "partitions": partitions,
     }
 

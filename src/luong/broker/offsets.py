@@ -1,0 +1,71 @@
+"""OffsetService: committed offsets, durable in the internal topic `__consumer_offsets`.
+
+The topic (one partition, compacted) is created on first start; on every start its
+records are replayed into the coordinator's OffsetStore. A commit appends its
+records durably (acks=all semantics) and then applies them, one commit at a time,
+so the state in memory is always the replay of the log. Owned by the broker's
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+from luong.clock import Clock
+from luong.coordinator.offsets import CommitRequest, OffsetAndMetadata, OffsetStore
+from luong.protocol.records import Record, build_batch, decode_batches
+from luong.storage import Storage
+from luong.types import LATEST_TIMESTAMP, TopicPartition
+
+__all__ = ["OFFSETS_TOPIC", "OffsetService"]
+
+OFFSETS_TOPIC = "__consumer_offsets"
+OFFSETS_TP = TopicPartition(OFFSETS_TOPIC, 0)
+REPLAY_READ_BYTES = 4 << 20
+
+
+class OffsetService:
+    """Commit and fetch offsets for groups; replay on start."""
+
+    def __init__(self, storage: Storage, clock: Clock, retention_ms: int) -> None:
+        self.storage = storage
+        self.store = OffsetStore()
+        self._clock = clock
+        self._retention_ms = retention_ms
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Create the internal topic if missing, then replay it."""
+        if OFFSETS_TOPIC not in self.storage.topics():
+            await self.storage.create_topic(OFFSETS_TOPIC, 1, {"cleanup.policy": "compact"})
+        end = (await self.storage.list_offset(OFFSETS_TP, LATEST_TIMESTAMP)).offset
+        offset = (await self.storage.list_offset(OFFSETS_TP, -2)).offset
+        while offset < end:
+            result = await self.storage.read(OFFSETS_TP, offset, REPLAY_READ_BYTES)
+            batches = decode_batches(result.read())
+            for batch in batches:
+                self.store.apply(batch.records)
+            offset = batches[-1].header.last_offset + 1
+
+    async def commit(self, generation_id: int, requests: Sequence[CommitRequest]) -> list[int]:
+        """Error code per request; accepted ones are durable when this returns."""
+        async with self._lock:
+            records, errors = self.store.commit(generation_id, requests, self._clock.time_ms())
+            await self._write(records)
+        return errors
+
+    async def _write(self, records: list[Record]) -> None:
+        if records:
+            await self.storage.append(OFFSETS_TP, build_batch(records), durable=True)
+            self.store.apply(records)
+
+    def fetch(
+        self, group: str, partitions: Iterable[tuple[str, int]] | None
+    ) -> dict[tuple[str, int], OffsetAndMetadata | None]:
+        return self.store.fetch(group, partitions)
+
+    async def expire(self) -> None:
+        """Delete the offsets of groups idle for `offsets.retention.minutes`."""
+        async with self._lock:
+            await self._write(self.store.expire(self._clock.time_ms(), self._retention_ms))

@@ -1,0 +1,128 @@
+"""OffsetStore: committed offsets per (group, topic, partition), a pure state machine.
+
+`commit` validates a request and returns the records that make it durable, plus
+the per-partition answers; the caller appends the records to `__consumer_offsets`
+and then `apply`s them, as replay does on start-up, so state changes only by
+records. `expire` returns tombstones for the offsets of groups that have had no
+commit for `offsets.retention.minutes` (groups have no members yet: every group
+is empty). Owned by the broker's event loop; no I/O and no clock of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from luong.coordinator.offset_records import decode_key, decode_value, encode_key, encode_value
+from luong.protocol.records import Record
+
+__all__ = ["MAX_METADATA_BYTES", "OffsetAndMetadata", "OffsetKey", "OffsetStore"]
+
+MAX_METADATA_BYTES = 4096  # Kafka's offset.metadata.max.bytes
+OFFSET_METADATA_TOO_LARGE = 12
+ILLEGAL_GENERATION = 22
+INVALID_GROUP_ID = 24
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetKey:
+    group: str
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetAndMetadata:
+    offset: int
+    leader_epoch: int
+    metadata: str
+    commit_timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRequest:
+    """One partition of an OffsetCommit request."""
+
+    key: OffsetKey
+    offset: int
+    leader_epoch: int
+    metadata: str | None
+
+
+class OffsetStore:
+    """Committed offsets, rebuilt from records."""
+
+    def __init__(self) -> None:
+        self._offsets: dict[OffsetKey, OffsetAndMetadata] = {}
+        self._last_commit_ms: dict[str, int] = {}
+
+    def commit(
+        self, generation_id: int, requests: Sequence[CommitRequest], now_ms: int
+    ) -> tuple[list[Record], list[int]]:
+        """Records to append and an error code per request (0: accepted).
+
+        Without group membership (issue 4 builds it) only simple commits are
+        accepted: generation -1; any other generation gets ILLEGAL_GENERATION.
+        """
+        records: list[Record] = []
+        errors = []
+        for request in requests:
+            error = self._check(generation_id, request)
+            errors.append(error)
+            if error == 0:
+                value = encode_value(
+                    request.offset, request.leader_epoch, request.metadata or "", now_ms
+                )
+                key = encode_key(request.key.group, request.key.topic, request.key.partition)
+                records.append(Record(len(records), now_ms, key, value))
+        return records, errors
+
+    @staticmethod
+    def _check(generation_id: int, request: CommitRequest) -> int:
+        if not request.key.group:
+            return INVALID_GROUP_ID
+        if generation_id >= 0:
+            return ILLEGAL_GENERATION
+        if len((request.metadata or "").encode()) > MAX_METADATA_BYTES:
+            return OFFSET_METADATA_TOO_LARGE
+        return 0
+
+    def apply(self, records: Iterable[Record]) -> None:
+        """Replay records (after an append, or on start-up)."""
+        for record in records:
+            if record.key is None:
+                continue
+            _, fields = decode_key(record.key)
+            if fields is None:
+                continue  # a record kind this store does not own
+            key = OffsetKey(*fields)
+            if record.value is None:
+                self._offsets.pop(key, None)
+                continue
+            offset, epoch, metadata, timestamp = decode_value(record.value)
+            self._offsets[key] = OffsetAndMetadata(offset, epoch, metadata, timestamp)
+            self._last_commit_ms[key.group] = max(self._last_commit_ms.get(key.group, 0), timestamp)
+
+    def fetch(
+        self, group: str, partitions: Iterable[tuple[str, int]] | None
+    ) -> dict[tuple[str, int], OffsetAndMetadata | None]:
+        """Committed offsets of `group` for `partitions` (None: every committed one)."""
+        if partitions is None:
+            return {(k.topic, k.partition): v for k, v in self._offsets.items() if k.group == group}
+        return {
+            (topic, partition): self._offsets.get(OffsetKey(group, topic, partition))
+            for topic, partition in partitions
+        }
+
+    def groups(self) -> set[str]:
+        return {key.group for key in self._offsets}
+
+    def expire(self, now_ms: int, retention_ms: int) -> list[Record]:
+        """Tombstones for every offset of groups whose last commit is older than
+        `retention_ms` (Kafka's rule for empty groups)."""
+        stale = {g for g, last in self._last_commit_ms.items() if now_ms - last > retention_ms}
+        keys = [k for k in self._offsets if k.group in stale]
+        return [
+            Record(i, now_ms, encode_key(k.group, k.topic, k.partition), None)
+            for i, k in enumerate(keys)
+        ]
