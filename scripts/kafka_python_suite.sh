@@ -161,11 +161,6 @@ DESELECT=(
     # -- producer
     "$P::test_transactional_producer_messages"   # transactions (read_committed): issue 5
     "$P::test_transactional_producer_offsets"    # transactions + TxnOffsetCommit to a group: issues 5, 4
-    # -- consumer: group membership (JoinGroup/SyncGroup/Heartbeat/OffsetCommit)
-    "$C::test_kafka_consumer__offset_commit_resume"  # consumer groups, committed offsets: issue 4
-    "$C::test_kafka_consumer_max_bytes_one_msg"      # subscribes with a group_id: issue 4
-    "$C::test_group"                                 # consumer groups: issue 4
-    "$C::test_heartbeat_thread"                      # consumer groups: issue 4
     # -- admin
     "$A::test_create_describe_delete_acls"       # ACLs (Create/Describe/DeleteAcls): not planned yet
     "$A::test_describe_group_exists"             # DescribeGroups: issue 4

@@ -15,12 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from luong.broker.context import RequestContext
+from luong.broker.groups import GroupService
 from luong.broker.handlers import HANDLERS
 from luong.broker.handlers.base import INTERNAL_TOPICS
 from luong.broker.offsets import OffsetService
 from luong.broker.purgatory import FetchPurgatory
 from luong.clock import Clock
 from luong.config import BrokerConfig
+from luong.coordinator.groups import GroupCoordinator
 from luong.errors import (
     InvalidTopicError,
     LuongError,
@@ -70,14 +72,21 @@ class Broker:
         self._next_producer_id = clock.time_ms()  # above every id handed out before a restart
         retention_ms = int(config["offsets.retention.minutes"]) * 60_000
         self.offsets = OffsetService(storage, clock, retention_ms)
+        delay_ms = int(config["group.initial.rebalance.delay.ms"])
+        self.groups = GroupService(GroupCoordinator(initial_delay_ms=delay_ms), clock)
 
     async def start(self) -> None:
-        """Prepare the internal state (committed offsets) before serving."""
+        """Prepare the internal state (committed offsets) and the group clock."""
         await self.offsets.start()
+        self.groups.start()
+
+    async def stop(self) -> None:
+        await self.groups.stop()
 
     async def run_maintenance(self) -> None:
         """Periodic work of the coordinator: expire idle groups' offsets."""
-        await self.offsets.expire()
+        active = [g for g, group in self.groups.coordinator.groups.items() if group.members]
+        await self.offsets.expire(active)
 
     # -- requests --------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class RequestContext:
     broker: Broker
     header: RequestHeader
     spec: ApiSpec
+    client_host: str = ""
 
     @property
     def version(self) -> int:

@@ -48,10 +48,13 @@ class OffsetService:
                 self.store.apply(batch.records)
             offset = batches[-1].header.last_offset + 1
 
-    async def commit(self, generation_id: int, requests: Sequence[CommitRequest]) -> list[int]:
+    async def commit(
+        self, requests: Sequence[CommitRequest], membership_error: int = 0
+    ) -> list[int]:
         """Error code per request; accepted ones are durable when this returns."""
         async with self._lock:
-            records, errors = self.store.commit(generation_id, requests, self._clock.time_ms())
+            now = self._clock.time_ms()
+            records, errors = self.store.commit(requests, now, membership_error)
             await self._write(records)
         return errors
 
@@ -65,7 +68,8 @@ class OffsetService:
     ) -> dict[tuple[str, int], OffsetAndMetadata | None]:
         return self.store.fetch(group, partitions)
 
-    async def expire(self) -> None:
-        """Delete the offsets of groups idle for `offsets.retention.minutes`."""
+    async def expire(self, active_groups: Iterable[str] = ()) -> None:
+        """Delete the offsets of memberless groups idle for `offsets.retention.minutes`."""
         async with self._lock:
-            await self._write(self.store.expire(self._clock.time_ms(), self._retention_ms))
+            now = self._clock.time_ms()
+            await self._write(self.store.expire(now, self._retention_ms, active_groups))

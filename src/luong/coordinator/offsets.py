@@ -4,8 +4,8 @@
 the per-partition answers; the caller appends the records to `__consumer_offsets`
 and then `apply`s them, as replay does on start-up, so state changes only by
 records. `expire` returns tombstones for the offsets of groups that have had no
-commit for `offsets.retention.minutes` (groups have no members yet: every group
-is empty). Owned by the broker's event loop; no I/O and no clock of its own.
+commit for `offsets.retention.minutes` and no members. Owned by the broker's
+event loop; no I/O and no clock of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ __all__ = ["MAX_METADATA_BYTES", "OffsetAndMetadata", "OffsetKey", "OffsetStore"
 
 MAX_METADATA_BYTES = 4096  # Kafka's offset.metadata.max.bytes
 OFFSET_METADATA_TOO_LARGE = 12
-ILLEGAL_GENERATION = 22
 INVALID_GROUP_ID = 24
 
 
@@ -57,17 +56,18 @@ class OffsetStore:
         self._last_commit_ms: dict[str, int] = {}
 
     def commit(
-        self, generation_id: int, requests: Sequence[CommitRequest], now_ms: int
+        self, requests: Sequence[CommitRequest], now_ms: int, membership_error: int = 0
     ) -> tuple[list[Record], list[int]]:
         """Records to append and an error code per request (0: accepted).
 
-        Without group membership (issue 4 builds it) only simple commits are
-        accepted: generation -1; any other generation gets ILLEGAL_GENERATION.
+        `membership_error` is the group coordinator's verdict on the committing
+        member and generation (GroupCoordinator.check_commit); when it is not 0,
+        every request gets it and nothing is written.
         """
         records: list[Record] = []
         errors = []
         for request in requests:
-            error = self._check(generation_id, request)
+            error = membership_error or self._check(request)
             errors.append(error)
             if error == 0:
                 value = encode_value(
@@ -78,11 +78,9 @@ class OffsetStore:
         return records, errors
 
     @staticmethod
-    def _check(generation_id: int, request: CommitRequest) -> int:
+    def _check(request: CommitRequest) -> int:
         if not request.key.group:
             return INVALID_GROUP_ID
-        if generation_id >= 0:
-            return ILLEGAL_GENERATION
         if len((request.metadata or "").encode()) > MAX_METADATA_BYTES:
             return OFFSET_METADATA_TOO_LARGE
         return 0
@@ -117,10 +115,15 @@ class OffsetStore:
     def groups(self) -> set[str]:
         return {key.group for key in self._offsets}
 
-    def expire(self, now_ms: int, retention_ms: int) -> list[Record]:
+    def expire(self, now_ms: int, retention_ms: int, active: Iterable[str] = ()) -> list[Record]:
         """Tombstones for every offset of groups whose last commit is older than
-        `retention_ms` (Kafka's rule for empty groups)."""
-        stale = {g for g, last in self._last_commit_ms.items() if now_ms - last > retention_ms}
+        `retention_ms`, except `active` groups (those with members), as Kafka does."""
+        keep = set(active)
+        stale = {
+            g
+            for g, last in self._last_commit_ms.items()
+            if now_ms - last > retention_ms and g not in keep
+        }
         keys = [k for k in self._offsets if k.group in stale]
         return [
             Record(i, now_ms, encode_key(k.group, k.topic, k.partition), None)

@@ -122,6 +122,8 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
         await asyncio.gather(*(c.finish() for c in list(self._connections)))
+        if self.broker is not None:
+            await self.broker.stop()
         if self.storage is not None:
             await self.storage.close()
         log.info("luong stopped")

@@ -13,7 +13,7 @@ def request(group: str, partition: int, offset: int, metadata: str | None = "m")
 
 def test_a_commit_is_records_and_replaying_them_rebuilds_the_state() -> None:
     store = OffsetStore()
-    records, errors = store.commit(-1, [request("g", 0, 10), request("g", 1, 20, None)], 1000)
+    records, errors = store.commit([request("g", 0, 10), request("g", 1, 20, None)], 1000)
     assert errors == [0, 0]
     assert store.fetch("g", None) == {}  # nothing changes before the records are applied
     [batch] = decode_batches(build_batch(records))  # as written to __consumer_offsets
@@ -32,18 +32,18 @@ def test_a_commit_is_records_and_replaying_them_rebuilds_the_state() -> None:
 def test_bad_commits_are_refused_one_by_one() -> None:
     store = OffsetStore()
     records, errors = store.commit(
-        -1, [request("", 0, 1), request("g", 0, 5, "x" * 5000), request("g", 1, 7)], 1
+        [request("", 0, 1), request("g", 0, 5, "x" * 5000), request("g", 1, 7)], 1
     )
     assert errors == [24, 12, 0]  # INVALID_GROUP_ID, OFFSET_METADATA_TOO_LARGE, ok
     assert len(records) == 1
-    _, errors = store.commit(3, [request("g", 0, 1)], 1)
-    assert errors == [22]  # ILLEGAL_GENERATION: no group membership yet
+    records, errors = store.commit([request("g", 0, 1)], 1, membership_error=22)
+    assert errors == [22] and records == []  # the coordinator's verdict applies to all
 
 
 def test_later_commits_win_and_tombstones_delete() -> None:
     store = OffsetStore()
     for offset in (5, 9):
-        records, _ = store.commit(-1, [request("g", 0, offset)], offset)
+        records, _ = store.commit([request("g", 0, offset)], offset)
         store.apply(records)
     assert store.fetch("g", None)[("t", 0)].offset == 9  # type: ignore[union-attr]
     store.apply([Record(0, 10, encode_key("g", "t", 0), None)])
@@ -53,7 +53,7 @@ def test_later_commits_win_and_tombstones_delete() -> None:
 def test_idle_groups_expire_after_the_retention() -> None:
     store = OffsetStore()
     for group, at in (("old", 1_000), ("new", 50_000)):
-        records, _ = store.commit(-1, [request(group, 0, 1), request(group, 1, 2)], at)
+        records, _ = store.commit([request(group, 0, 1), request(group, 1, 2)], at)
         store.apply(records)
     tombstones = store.expire(now_ms=60_000, retention_ms=30_000)
     assert len(tombstones) == 2 and all(r.value is None for r in tombstones)

@@ -11,14 +11,18 @@ from luong.broker.handlers import (
     describe_configs,
     fetch,
     find_coordinator,
+    heartbeat,
     incremental_alter_configs,
     init_producer_id,
+    join_group,
+    leave_group,
     list_offsets,
     metadata,
     offset_commit,
     offset_fetch,
     offset_for_leader_epoch,
     produce,
+    sync_group,
 )
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 
@@ -37,13 +41,17 @@ HANDLERS: dict[int, ApiHandler] = {
         describe_configs,
         fetch,
         find_coordinator,
+        heartbeat,
         incremental_alter_configs,
         init_producer_id,
+        join_group,
+        leave_group,
         list_offsets,
         metadata,
         offset_commit,
         offset_fetch,
         offset_for_leader_epoch,
         produce,
+        sync_group,
     )
 }

@@ -1,9 +1,10 @@
 """OffsetCommit (key 8), versions 2-9: store committed offsets durably.
 
-Simple commits (generation -1, as consumers that assign partitions themselves
-send them) are accepted for any group; commits carrying a generation need group
-membership, which comes with the consumer-group work, and get ILLEGAL_GENERATION
-until then. Metadata strings longer than 4,096 bytes get OFFSET_METADATA_TOO_LARGE.
+Members commit with their generation; simple commits (generation -1 and no
+member id, from consumers that assign partitions themselves) are accepted for a
+group without members. The coordinator's verdict (UNKNOWN_MEMBER_ID,
+ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS) applies to every partition; metadata
+strings longer than 4,096 bytes get OFFSET_METADATA_TOO_LARGE.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
                 else None
             )
             wanted.append((topic.name, p.partition_index, commit))
-    generation = request.generation_id_or_member_epoch
+    membership = ctx.broker.groups.coordinator.check_commit(
+        request.group_id, request.member_id, request.generation_id_or_member_epoch
+    )
     accepted = [c for _, _, c in wanted if c is not None]
-    codes = iter(await ctx.broker.offsets.commit(generation, accepted))
+    codes = iter(await ctx.broker.offsets.commit(accepted, membership))
     answers: dict[str, list[dict[str, Any]]] = {}
     for name, partition, commit in wanted:
         code = next(codes) if commit is not None else UNKNOWN_TOPIC_OR_PARTITION

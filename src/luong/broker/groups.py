@@ -1,0 +1,112 @@
+"""GroupService: the group coordinator on the event loop.
+
+JoinGroup and SyncGroup answers may wait for other members: the caller's
+request waits on a future keyed by (kind, group, member) until a reply for it
+comes out of the state machine, from another member's request or from the
+ticker that drives session timeouts and rebalance deadlines every 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from luong.clock import Clock
+from luong.coordinator.groups import GroupCoordinator, JoinReply, JoinRequest, Reply, SyncReply
+
+__all__ = ["GroupService"]
+
+TICK_S = 0.1
+
+
+class GroupService:
+    """Waiting JoinGroup/SyncGroup requests and the coordinator's clock."""
+
+    def __init__(self, coordinator: GroupCoordinator, clock: Clock) -> None:
+        self.coordinator = coordinator
+        self._clock = clock
+        self._waiting: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self._dispatch(self.coordinator.tick(self._clock.time_ms()))
+
+    async def join(self, request: JoinRequest) -> JoinReply:
+        member_id = request.member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
+        if not request.member_id:
+            request = replace(request, new_member_id=member_id)
+        replies = self.coordinator.join(self._clock.time_ms(), request)
+        reply = await self._answer("join", request.group_id, member_id, replies)
+        assert isinstance(reply, JoinReply)
+        return reply
+
+    async def sync(
+        self,
+        group_id: str,
+        member_id: str,
+        generation_id: int,
+        assignments: Sequence[tuple[str, bytes]],
+    ) -> SyncReply:
+        replies = self.coordinator.sync(
+            self._clock.time_ms(), group_id, member_id, generation_id, assignments
+        )
+        reply = await self._answer("sync", group_id, member_id, replies)
+        assert isinstance(reply, SyncReply)
+        return reply
+
+    def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> int:
+        return self.coordinator.heartbeat(self._clock.time_ms(), group_id, member_id, generation_id)
+
+    def leave(self, group_id: str, member_ids: Sequence[str]) -> list[int]:
+        codes, replies = self.coordinator.leave(self._clock.time_ms(), group_id, member_ids)
+        self._dispatch(replies)
+        return codes
+
+    async def _answer(
+        self, kind: str, group_id: str, member_id: str, replies: list[Reply]
+    ) -> Reply:
+        own = None
+        others = []
+        for reply in replies:
+            if _kind(reply) == kind and reply.group_id == group_id and reply.member_id == member_id:
+                own = reply
+            else:
+                others.append(reply)
+        self._dispatch(others)
+        if own is not None:
+            return own
+        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        key = (kind, group_id, member_id)
+        previous = self._waiting.pop(key, None)
+        if previous is not None and not previous.done():
+            previous.cancel()  # the same member asked again: the newer request answers
+        self._waiting[key] = waiter
+        try:
+            return await waiter
+        finally:
+            if self._waiting.get(key) is waiter:
+                del self._waiting[key]
+
+    def _dispatch(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            waiter = self._waiting.pop((_kind(reply), reply.group_id, reply.member_id), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(reply)
+
+
+def _kind(reply: Reply) -> str:
+    return "join" if isinstance(reply, JoinReply) else "sync"

@@ -1,0 +1,17 @@
+"""Heartbeat (key 12), versions 0-4: keep a member alive; REBALANCE_IN_PROGRESS tells
+it to rejoin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luong.broker.context import RequestContext
+from luong.broker.handlers.base import ApiHandler, HandlerResult
+
+
+async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    code = ctx.broker.groups.heartbeat(request.group_id, request.member_id, request.generation_id)
+    return {"throttle_time": 0, "error_code": code}
+
+
+HANDLER = ApiHandler(12, "Heartbeat", 0, 4, handle)

@@ -1,0 +1,372 @@
+"""GroupCoordinator: Kafka's classic group protocol as a pure state machine.
+
+    Empty ──join──▶ PreparingRebalance ──all joined / timeout──▶ CompletingRebalance
+      ▲                    ▲                                          │ leader's SyncGroup
+      └── last member gone ┴──── join, leave, session expiry ◀── Stable ◀┘
+
+Every call takes `now_ms` and returns Replies: the answer to the caller when it is
+ready, and answers to members whose JoinGroup or SyncGroup was waiting. Time moves
+only through the calls and `tick(now_ms)`. A JoinGroup completes when every known
+member has rejoined, or at the rebalance deadline (members that did not rejoin are
+removed); a group's first rebalance also waits `initial_delay_ms` for more members.
+Owned by the broker's event loop; no I/O, no clock of its own. Group metadata is
+not yet written as records (offsets are): a restart forgets memberships, and
+clients rejoin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = ["GroupCoordinator", "GroupState", "JoinReply", "JoinRequest", "Reply", "SyncReply"]
+
+NONE = 0
+ILLEGAL_GENERATION = 22
+INCONSISTENT_GROUP_PROTOCOL = 23
+UNKNOWN_MEMBER_ID = 25
+REBALANCE_IN_PROGRESS = 27
+MEMBER_ID_REQUIRED = 79
+GROUP_MAX_SIZE_REACHED = 81
+
+
+class GroupState(Enum):
+    EMPTY = "Empty"
+    PREPARING_REBALANCE = "PreparingRebalance"
+    COMPLETING_REBALANCE = "CompletingRebalance"
+    STABLE = "Stable"
+    DEAD = "Dead"
+
+
+@dataclass(slots=True)
+class Member:
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    protocols: list[tuple[str, bytes]]
+    last_heartbeat_ms: int
+    assignment: bytes = b""
+    awaiting_join: bool = False
+    awaiting_sync: bool = False
+
+
+@dataclass(slots=True)
+class Group:
+    group_id: str
+    state: GroupState = GroupState.EMPTY
+    generation_id: int = 0
+    protocol_type: str | None = None
+    protocol_name: str | None = None
+    leader_id: str | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    pending_member_ids: set[str] = field(default_factory=set)  # MEMBER_ID_REQUIRED given
+    join_deadline_ms: int = 0  # when PreparingRebalance completes at the latest
+    initial_until_ms: int = 0  # a new group's first rebalance waits until then
+
+
+@dataclass(frozen=True, slots=True)
+class JoinReply:
+    group_id: str
+    member_id: str
+    error_code: int
+    generation_id: int = -1
+    protocol_type: str | None = None
+    protocol_name: str | None = None
+    leader_id: str = ""
+    members: tuple[tuple[str, str | None, bytes], ...] = ()  # for the leader only
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReply:
+    group_id: str
+    member_id: str
+    error_code: int
+    assignment: bytes = b""
+    protocol_type: str | None = None
+    protocol_name: str | None = None
+
+
+Reply = JoinReply | SyncReply
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    group_id: str
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    protocol_type: str
+    protocols: Sequence[tuple[str, bytes]]
+    require_known_member_id: bool
+    new_member_id: str = ""  # the id a member joining with none gets (chosen by the caller)
+
+
+class GroupCoordinator:
+    """Every classic group of this node."""
+
+    def __init__(self, initial_delay_ms: int = 3000, max_size: int = 2**31 - 1) -> None:
+        self.initial_delay_ms = initial_delay_ms
+        self.max_size = max_size
+        self.groups: dict[str, Group] = {}
+
+    # -- JoinGroup -------------------------------------------------------------------
+
+    def join(self, now_ms: int, request: JoinRequest) -> list[Reply]:
+        group = self.groups.get(request.group_id)
+        if group is None:
+            if request.member_id:
+                return [self._join_error(request, UNKNOWN_MEMBER_ID)]
+            group = self.groups[request.group_id] = Group(request.group_id)
+        if not self._compatible(group, request):
+            return [self._join_error(request, INCONSISTENT_GROUP_PROTOCOL)]
+        if not request.member_id:
+            return self._join_new(now_ms, group, request)
+        if request.member_id in group.pending_member_ids:
+            group.pending_member_ids.discard(request.member_id)
+            return self._add_member(now_ms, group, request, request.member_id)
+        member = group.members.get(request.member_id)
+        if member is None:
+            return [self._join_error(request, UNKNOWN_MEMBER_ID)]
+        member.protocols = list(request.protocols)
+        return self._rejoin(now_ms, group, member)
+
+    @staticmethod
+    def _compatible(group: Group, request: JoinRequest) -> bool:
+        if not request.protocol_type or not request.protocols:
+            return False
+        if not group.members:
+            return True
+        common = _common_protocols(group.members.values())
+        return request.protocol_type == group.protocol_type and bool(
+            common & {name for name, _ in request.protocols}
+        )
+
+    def _join_new(self, now_ms: int, group: Group, request: JoinRequest) -> list[Reply]:
+        if len(group.members) + len(group.pending_member_ids) >= self.max_size:
+            return [self._join_error(request, GROUP_MAX_SIZE_REACHED)]
+        member_id = request.new_member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
+        if request.require_known_member_id and request.group_instance_id is None:
+            group.pending_member_ids.add(member_id)  # KIP-394: the client rejoins with it
+            return [JoinReply(group.group_id, member_id, MEMBER_ID_REQUIRED)]
+        return self._add_member(now_ms, group, request, member_id)
+
+    def _add_member(
+        self, now_ms: int, group: Group, request: JoinRequest, member_id: str
+    ) -> list[Reply]:
+        group.members[member_id] = Member(
+            member_id,
+            request.group_instance_id,
+            request.client_id,
+            request.client_host,
+            request.session_timeout_ms,
+            request.rebalance_timeout_ms,
+            list(request.protocols),
+            now_ms,
+        )
+        group.protocol_type = request.protocol_type
+        if group.state is GroupState.EMPTY:
+            group.initial_until_ms = now_ms + self.initial_delay_ms
+        return self._rejoin(now_ms, group, group.members[member_id])
+
+    def _rejoin(self, now_ms: int, group: Group, member: Member) -> list[Reply]:
+        member.awaiting_join = True
+        member.last_heartbeat_ms = now_ms
+        replies = self._prepare_rebalance(now_ms, group)
+        return replies + self._maybe_complete_join(now_ms, group)
+
+    def _prepare_rebalance(self, now_ms: int, group: Group) -> list[Reply]:
+        """Move to PreparingRebalance; members waiting in SyncGroup learn of it."""
+        if group.state is GroupState.PREPARING_REBALANCE:
+            return []
+        replies: list[Reply] = [
+            SyncReply(group.group_id, m.member_id, REBALANCE_IN_PROGRESS)
+            for m in group.members.values()
+            if m.awaiting_sync
+        ]
+        for member in group.members.values():
+            member.awaiting_sync = False
+        group.state = GroupState.PREPARING_REBALANCE
+        timeout = max((m.rebalance_timeout_ms for m in group.members.values()), default=0)
+        group.join_deadline_ms = now_ms + timeout
+        return replies
+
+    def _maybe_complete_join(self, now_ms: int, group: Group) -> list[Reply]:
+        if group.state is not GroupState.PREPARING_REBALANCE:
+            return []
+        everyone = all(m.awaiting_join for m in group.members.values())
+        delayed = now_ms < group.initial_until_ms and now_ms < group.join_deadline_ms
+        if (everyone and not delayed) or now_ms >= group.join_deadline_ms:
+            return self._complete_join(group)
+        return []
+
+    def _complete_join(self, group: Group) -> list[Reply]:
+        for member_id in [m for m, member in group.members.items() if not member.awaiting_join]:
+            del group.members[member_id]  # did not rejoin in time
+        group.generation_id += 1
+        if not group.members:
+            group.state, group.leader_id, group.protocol_name = GroupState.EMPTY, None, None
+            return []
+        group.protocol_name = _select_protocol(group.members.values())
+        if group.leader_id not in group.members:
+            group.leader_id = next(iter(group.members))
+        group.state = GroupState.COMPLETING_REBALANCE
+        everyone = tuple(
+            (m.member_id, m.group_instance_id, dict(m.protocols)[group.protocol_name])
+            for m in group.members.values()
+        )
+        replies: list[Reply] = []
+        for member in group.members.values():
+            member.awaiting_join = False
+            replies.append(
+                JoinReply(
+                    group.group_id,
+                    member.member_id,
+                    NONE,
+                    group.generation_id,
+                    group.protocol_type,
+                    group.protocol_name,
+                    group.leader_id,
+                    everyone if member.member_id == group.leader_id else (),
+                )
+            )
+        return replies
+
+    @staticmethod
+    def _join_error(request: JoinRequest, code: int) -> JoinReply:
+        return JoinReply(request.group_id, request.member_id, code)
+
+    # -- SyncGroup, Heartbeat, LeaveGroup ---------------------------------------------
+
+    def sync(
+        self,
+        now_ms: int,
+        group_id: str,
+        member_id: str,
+        generation_id: int,
+        assignments: Sequence[tuple[str, bytes]],
+    ) -> list[Reply]:
+        group = self.groups.get(group_id)
+        member = group.members.get(member_id) if group else None
+        if group is None or member is None:
+            return [SyncReply(group_id, member_id, UNKNOWN_MEMBER_ID)]
+        if generation_id != group.generation_id:
+            return [SyncReply(group_id, member_id, ILLEGAL_GENERATION)]
+        member.last_heartbeat_ms = now_ms
+        if group.state is GroupState.PREPARING_REBALANCE:
+            return [SyncReply(group_id, member_id, REBALANCE_IN_PROGRESS)]
+        if group.state is GroupState.STABLE:
+            return [self._assignment_reply(group, member)]
+        member.awaiting_sync = True
+        if member_id != group.leader_id:
+            return []
+        for target, assignment in assignments:
+            if target in group.members:
+                group.members[target].assignment = assignment
+        group.state = GroupState.STABLE
+        waiting = [m for m in group.members.values() if m.awaiting_sync]
+        for m in waiting:
+            m.awaiting_sync = False
+        return [self._assignment_reply(group, m) for m in waiting]
+
+    @staticmethod
+    def _assignment_reply(group: Group, member: Member) -> SyncReply:
+        return SyncReply(
+            group.group_id,
+            member.member_id,
+            NONE,
+            member.assignment,
+            group.protocol_type,
+            group.protocol_name,
+        )
+
+    def heartbeat(self, now_ms: int, group_id: str, member_id: str, generation_id: int) -> int:
+        group = self.groups.get(group_id)
+        member = group.members.get(member_id) if group else None
+        if group is None or member is None:
+            return UNKNOWN_MEMBER_ID
+        if generation_id != group.generation_id:
+            return ILLEGAL_GENERATION
+        member.last_heartbeat_ms = now_ms
+        if group.state is GroupState.PREPARING_REBALANCE:
+            return REBALANCE_IN_PROGRESS
+        return NONE
+
+    def leave(
+        self, now_ms: int, group_id: str, member_ids: Sequence[str]
+    ) -> tuple[list[int], list[Reply]]:
+        """An error code per leaving member, and the replies the departures complete."""
+        group = self.groups.get(group_id)
+        codes = []
+        for member_id in member_ids:
+            if group is None or member_id not in group.members:
+                codes.append(UNKNOWN_MEMBER_ID)
+                continue
+            del group.members[member_id]
+            codes.append(NONE)
+        replies = self._after_departure(now_ms, group) if group and NONE in codes else []
+        return codes, replies
+
+    def _after_departure(self, now_ms: int, group: Group) -> list[Reply]:
+        if not group.members:
+            replies = self._prepare_rebalance(now_ms, group)
+            group.state, group.leader_id = GroupState.EMPTY, None
+            group.generation_id += 1
+            return replies
+        return self._prepare_rebalance(now_ms, group) + self._maybe_complete_join(now_ms, group)
+
+    # -- time ------------------------------------------------------------------------
+
+    def tick(self, now_ms: int) -> list[Reply]:
+        """Expire silent members and complete rebalances whose time has come."""
+        replies: list[Reply] = []
+        for group in list(self.groups.values()):
+            expired = [
+                m.member_id
+                for m in group.members.values()
+                if not m.awaiting_join and now_ms - m.last_heartbeat_ms > m.session_timeout_ms
+            ]
+            for member_id in expired:
+                del group.members[member_id]
+            if expired:
+                replies += self._after_departure(now_ms, group)
+            replies += self._maybe_complete_join(now_ms, group)
+        return replies
+
+    def check_commit(self, group_id: str, member_id: str, generation_id: int) -> int:
+        """Whether an OffsetCommit with this generation may be applied (0) or its error."""
+        group = self.groups.get(group_id)
+        if generation_id < 0 and not member_id:
+            empty = group is None or not group.members
+            return NONE if empty else ILLEGAL_GENERATION
+        if group is None:
+            return ILLEGAL_GENERATION  # a generation of a group this node does not know
+        if member_id not in group.members:
+            return UNKNOWN_MEMBER_ID
+        if generation_id != group.generation_id:
+            return ILLEGAL_GENERATION
+        if group.state is GroupState.COMPLETING_REBALANCE:
+            return REBALANCE_IN_PROGRESS
+        return NONE
+
+
+def _common_protocols(members: Iterable[Member]) -> set[str]:
+    sets = [{name for name, _ in m.protocols} for m in members]
+    return set.intersection(*sets) if sets else set()
+
+
+def _select_protocol(members: Iterable[Member]) -> str:
+    """Kafka's vote: each member votes for its first protocol that every member supports."""
+    voters = list(members)
+    common = _common_protocols(voters)
+    votes = Counter(next(name for name, _ in m.protocols if name in common) for m in voters)
+    winner: str = votes.most_common(1)[0][0]
+    return winner

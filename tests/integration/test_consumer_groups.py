@@ -1,0 +1,137 @@
+"""Consumer groups with real clients: members share partitions, a member that leaves or
+goes silent hands its partitions to the others, commits carry the generation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from aiokafka import AIOKafkaConsumer
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from kafka import KafkaConsumer
+
+from luong.testing.node import LuongProcess
+
+
+def topic_with(node: LuongProcess, messages: int, partitions: int = 6) -> str:
+    topic = f"g-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": node.bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(10)
+    producer = Producer({"bootstrap.servers": node.bootstrap})
+    for i in range(messages):
+        producer.produce(topic, value=b"%d" % i, key=b"%d" % i)
+    assert producer.flush(10) == 0
+    return topic
+
+
+def member(node: LuongProcess, group: str, **config: object) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": node.bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+            **config,
+        }
+    )
+
+
+def drain(consumers: list[Consumer], until: int, seconds: float = 20) -> dict[int, list[bytes]]:
+    got: dict[int, list[bytes]] = {i: [] for i in range(len(consumers))}
+    deadline = time.monotonic() + seconds
+    while sum(map(len, got.values())) < until and time.monotonic() < deadline:
+        for i, consumer in enumerate(consumers):
+            message = consumer.poll(0.1)
+            if message is not None and message.error() is None:
+                got[i].append(message.value())
+    return got
+
+
+def test_two_confluent_members_share_and_commit(luong: LuongProcess) -> None:
+    topic = topic_with(luong, 600)
+    group = f"grp-{uuid.uuid4().hex[:6]}"
+    first, second = member(luong, group), member(luong, group)
+    first.subscribe([topic])
+    second.subscribe([topic])
+    got = drain([first, second], 600)
+    assert sorted(v for values in got.values() for v in values) == sorted(
+        b"%d" % i for i in range(600)
+    )
+    mine = {tp.partition for tp in first.assignment()}
+    theirs = {tp.partition for tp in second.assignment()}
+    assert mine and theirs and not mine & theirs and mine | theirs == set(range(6))
+    first.commit(asynchronous=False)
+    second.commit(asynchronous=False)
+    committed = first.committed(first.assignment(), timeout=10)
+    assert sum(tp.offset for tp in committed) == len(got[0])
+    first.close()
+    second.close()
+
+
+def test_a_leaving_member_hands_over_its_partitions(luong: LuongProcess) -> None:
+    topic = topic_with(luong, 300)
+    group = f"grp-{uuid.uuid4().hex[:6]}"
+    staying, leaving = member(luong, group), member(luong, group)
+    staying.subscribe([topic])
+    leaving.subscribe([topic])
+    drain([staying, leaving], 300)
+    leaving.close()  # LeaveGroup: the group rebalances at once
+    deadline = time.monotonic() + 20
+    while len(staying.assignment()) < 6 and time.monotonic() < deadline:
+        staying.poll(0.2)
+    assert len(staying.assignment()) == 6
+    staying.close()
+
+
+def test_kafka_python_group_consumer_reads_and_resumes(luong: LuongProcess) -> None:
+    topic = topic_with(luong, 100, partitions=2)
+    group = f"kp-{uuid.uuid4().hex[:6]}"
+
+    def read(count: int) -> list[bytes]:
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=luong.bootstrap,
+            group_id=group,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=10_000,
+        )
+        values = []
+        for record in consumer:
+            values.append(record.value)
+            if len(values) == count:
+                break
+        consumer.commit()
+        consumer.close()
+        return values
+
+    first = read(60)
+    rest = read(40)
+    assert sorted(first + rest) == sorted(b"%d" % i for i in range(100))
+
+
+def test_aiokafka_group_consumer(luong: LuongProcess) -> None:
+    topic = topic_with(luong, 50, partitions=3)
+
+    async def main() -> list[bytes]:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=luong.bootstrap,
+            group_id=f"aio-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            values = []
+            while len(values) < 50:
+                record = await asyncio.wait_for(consumer.getone(), 20)
+                values.append(record.value)
+            await consumer.commit()
+            return values
+        finally:
+            await consumer.stop()
+
+    assert sorted(asyncio.run(main())) == sorted(b"%d" % i for i in range(50))
