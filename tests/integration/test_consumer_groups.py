@@ -50,12 +50,25 @@ def drain(consumers: list[Consumer], until: int, seconds: float = 20) -> dict[in
     return got
 
 
+def settle(consumers: list[Consumer], seconds: float = 20) -> None:
+    """Poll until every member has partitions (the group has rebalanced)."""
+    deadline = time.monotonic() + seconds
+    while not all(c.assignment() for c in consumers) and time.monotonic() < deadline:
+        for consumer in consumers:
+            consumer.poll(0.1)
+
+
 def test_two_confluent_members_share_and_commit(luong: LuongProcess) -> None:
-    topic = topic_with(luong, 600)
+    topic = topic_with(luong, 0)
     group = f"grp-{uuid.uuid4().hex[:6]}"
-    first, second = member(luong, group), member(luong, group)
+    first, second = (member(luong, group, **{"enable.auto.commit": False}) for _ in range(2))
     first.subscribe([topic])
     second.subscribe([topic])
+    settle([first, second])
+    producer = Producer({"bootstrap.servers": luong.bootstrap})
+    for i in range(600):
+        producer.produce(topic, value=b"%d" % i, key=b"%d" % i)
+    assert producer.flush(10) == 0
     got = drain([first, second], 600)
     assert sorted(v for values in got.values() for v in values) == sorted(
         b"%d" % i for i in range(600)
@@ -77,7 +90,8 @@ def test_a_leaving_member_hands_over_its_partitions(luong: LuongProcess) -> None
     staying, leaving = member(luong, group), member(luong, group)
     staying.subscribe([topic])
     leaving.subscribe([topic])
-    drain([staying, leaving], 300)
+    settle([staying, leaving])
+    assert 0 < len(staying.assignment()) < 6
     leaving.close()  # LeaveGroup: the group rebalances at once
     deadline = time.monotonic() + 20
     while len(staying.assignment()) < 6 and time.monotonic() < deadline:
