@@ -163,9 +163,6 @@ DESELECT=(
     "$P::test_transactional_producer_offsets"    # transactions + TxnOffsetCommit to a group: issues 5, 4
     # -- admin
     "$A::test_create_describe_delete_acls"       # ACLs (Create/Describe/DeleteAcls): not planned yet
-    "$A::test_describe_group_exists"             # DescribeGroups: issue 4
-    "$A::test_delete_groups"                     # ListGroups/DeleteGroups: issue 4
-    "$A::test_delete_groups_with_errors"         # ListGroups/DeleteGroups: issue 4
     "$A::test_elect_leaders"                     # ElectLeaders: single node, not planned yet
     "$A::test_describe_log_dirs"                 # DescribeLogDirs: not planned yet
     "$A::test_alter_replica_log_dirs"            # DescribeLogDirs/AlterReplicaLogDirs: not planned yet

@@ -7,8 +7,9 @@ import asyncio
 import time
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaConsumer
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 
@@ -149,3 +150,28 @@ def test_aiokafka_group_consumer(luong: LuongProcess) -> None:
             await consumer.stop()
 
     assert sorted(asyncio.run(main())) == sorted(b"%d" % i for i in range(50))
+
+
+def test_describe_list_and_delete_groups(luong: LuongProcess) -> None:
+    topic = topic_with(luong, 10, partitions=2)
+    group = f"tool-{uuid.uuid4().hex[:6]}"
+    consumer = member(luong, group)
+    consumer.subscribe([topic])
+    settle([consumer])
+    consumer.poll(1.0)
+    admin = AdminClient({"bootstrap.servers": luong.bootstrap})
+    description = admin.describe_consumer_groups([group])[group].result(10)
+    assert description.state.name == "STABLE" and description.partition_assignor == "range"
+    [only] = description.members
+    assert only.host == "/127.0.0.1"
+    assert {tp.partition for tp in only.assignment.topic_partitions} == {0, 1}
+    listed = admin.list_consumer_groups().result(10).valid
+    assert group in [g.group_id for g in listed]
+    with pytest.raises(KafkaException, match="NON_EMPTY_GROUP"):
+        admin.delete_consumer_groups([group])[group].result(10)
+    consumer.commit(asynchronous=False)
+    consumer.close()
+    admin.delete_consumer_groups([group])[group].result(10)
+    assert group not in [g.group_id for g in admin.list_consumer_groups().result(10).valid]
+    with pytest.raises(KafkaException, match="GROUP_ID_NOT_FOUND"):
+        admin.delete_consumer_groups([group])[group].result(10)

@@ -90,7 +90,7 @@ class Broker:
 
     # -- requests --------------------------------------------------------------------
 
-    async def handle(self, frame: bytes | memoryview) -> Response | None:
+    async def handle(self, frame: bytes | memoryview, client_host: str = "") -> Response | None:
         """The response frame (as pieces) for one request frame; None for no response.
 
         Raises ProtocolViolation when the connection must be closed.
@@ -110,7 +110,7 @@ class Broker:
             request = spec.decode(frame, header)
         except LuongError as error:
             raise ProtocolViolation(str(error)) from None
-        context = RequestContext(self, header, spec)
+        context = RequestContext(self, header, spec, client_host)
         result = await HANDLERS[header.api_key].handle(context, request)
         if result is None:
             return None

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from luong.clock import Clock
-from luong.coordinator.groups import GroupCoordinator, JoinReply, JoinRequest, Reply, SyncReply
+from luong.coordinator.groups import (
+    GroupCoordinator,
+    GroupState,
+    JoinReply,
+    JoinRequest,
+    Reply,
+    SyncReply,
+)
 
 __all__ = ["GroupService"]
 
@@ -75,6 +82,17 @@ class GroupService:
         codes, replies = self.coordinator.leave(self._clock.time_ms(), group_id, member_ids)
         self._dispatch(replies)
         return codes
+
+    def listing(self, known_from_offsets: set[str]) -> list[tuple[str, str, str]]:
+        """(group id, protocol type, state) of every group, those that only have
+        committed offsets included (as Empty, like Kafka)."""
+        out = [
+            (g.group_id, g.protocol_type or "", g.state.value)
+            for g in self.coordinator.groups.values()
+        ]
+        known = {group_id for group_id, _, _ in out}
+        out += [(g, "consumer", GroupState.EMPTY.value) for g in known_from_offsets - known]
+        return sorted(out)
 
     async def _answer(
         self, kind: str, group_id: str, member_id: str, replies: list[Reply]

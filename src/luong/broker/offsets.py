@@ -68,6 +68,11 @@ class OffsetService:
     ) -> dict[tuple[str, int], OffsetAndMetadata | None]:
         return self.store.fetch(group, partitions)
 
+    async def delete_group(self, group: str) -> None:
+        """Tombstones for every committed offset of `group`."""
+        async with self._lock:
+            await self._write(self.store.tombstones(group))
+
     async def expire(self, active_groups: Iterable[str] = ()) -> None:
         """Delete the offsets of memberless groups idle for `offsets.retention.minutes`."""
         async with self._lock:

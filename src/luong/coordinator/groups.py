@@ -22,7 +22,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["GroupCoordinator", "GroupState", "JoinReply", "JoinRequest", "Reply", "SyncReply"]
+__all__ = [
+    "Group",
+    "GroupCoordinator",
+    "GroupState",
+    "JoinReply",
+    "JoinRequest",
+    "Member",
+    "Reply",
+    "SyncReply",
+]
 
 NONE = 0
 ILLEGAL_GENERATION = 22
@@ -31,6 +40,7 @@ UNKNOWN_MEMBER_ID = 25
 REBALANCE_IN_PROGRESS = 27
 MEMBER_ID_REQUIRED = 79
 GROUP_MAX_SIZE_REACHED = 81
+NON_EMPTY_GROUP = 68
 
 
 class GroupState(Enum):
@@ -340,6 +350,19 @@ class GroupCoordinator:
                 replies += self._after_departure(now_ms, group)
             replies += self._maybe_complete_join(now_ms, group)
         return replies
+
+    # -- tooling ---------------------------------------------------------------------
+
+    def describe(self, group_id: str) -> Group | None:
+        return self.groups.get(group_id)
+
+    def remove_empty(self, group_id: str) -> int:
+        """Forget a group without members (DeleteGroups); NON_EMPTY_GROUP otherwise."""
+        group = self.groups.get(group_id)
+        if group is not None and group.members:
+            return NON_EMPTY_GROUP
+        self.groups.pop(group_id, None)
+        return NONE
 
     def check_commit(self, group_id: str, member_id: str, generation_id: int) -> int:
         """Whether an OffsetCommit with this generation may be applied (0) or its error."""

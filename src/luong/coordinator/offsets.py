@@ -115,6 +115,14 @@ class OffsetStore:
     def groups(self) -> set[str]:
         return {key.group for key in self._offsets}
 
+    def tombstones(self, group: str, now_ms: int = 0) -> list[Record]:
+        """Records deleting every committed offset of `group`."""
+        keys = [k for k in self._offsets if k.group == group]
+        return [
+            Record(i, now_ms, encode_key(k.group, k.topic, k.partition), None)
+            for i, k in enumerate(keys)
+        ]
+
     def expire(self, now_ms: int, retention_ms: int, active: Iterable[str] = ()) -> list[Record]:
         """Tombstones for every offset of groups whose last commit is older than
         `retention_ms`, except `active` groups (those with members), as Kafka does."""

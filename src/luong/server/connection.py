@@ -42,6 +42,7 @@ class KafkaConnection(asyncio.Protocol):
         self._idle = asyncio.Event()  # set while no request is being handled
         self._idle.set()
         self.peer = "?"
+        self.client_host = ""
         self.closed = asyncio.Event()
 
     # -- asyncio.Protocol ------------------------------------------------------------
@@ -50,6 +51,7 @@ class KafkaConnection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.client_host = f"/{peer[0]}" if peer else ""  # as Kafka shows it
         self._worker = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
@@ -91,7 +93,7 @@ class KafkaConnection(asyncio.Protocol):
             if self._requests.qsize() < MAX_QUEUED_REQUESTS // 2 and self._transport:
                 self._transport.resume_reading()
             try:
-                response = await self._broker.handle(frame)
+                response = await self._broker.handle(frame, self.client_host)
                 if response is not None:
                     await self._send(response)
             except ProtocolViolation as error:

@@ -1,0 +1,56 @@
+"""DescribeGroups (key 15), versions 0-5: state, protocol and members of groups.
+
+A group this node knows only from committed offsets is described as Empty; an
+unknown one as Dead with no members, as Kafka does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luong.broker.context import RequestContext
+from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.coordinator.groups import Group
+
+
+async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    return {"throttle_time": 0, "groups": [_describe(ctx, g) for g in request.groups]}
+
+
+def _describe(ctx: RequestContext, group_id: str) -> dict[str, Any]:
+    group = ctx.broker.groups.coordinator.describe(group_id)
+    if group is None:
+        state = "Empty" if group_id in ctx.broker.offsets.store.groups() else "Dead"
+        return {
+            "error_code": 0,
+            "group_id": group_id,
+            "group_state": state,
+            "protocol_type": "",
+            "protocol_data": "",
+            "members": [],
+        }
+    return {
+        "error_code": 0,
+        "group_id": group_id,
+        "group_state": group.state.value,
+        "protocol_type": group.protocol_type or "",
+        "protocol_data": group.protocol_name or "",
+        "members": _members(group),
+    }
+
+
+def _members(group: Group) -> list[dict[str, Any]]:
+    return [
+        {
+            "member_id": m.member_id,
+            "group_instance_id": m.group_instance_id,
+            "client_id": m.client_id,
+            "client_host": m.client_host,
+            "member_metadata": dict(m.protocols).get(group.protocol_name or "", b""),
+            "member_assignment": m.assignment,
+        }
+        for m in group.members.values()
+    ]
+
+
+HANDLER = ApiHandler(15, "DescribeGroups", 0, 5, handle)
