@@ -4,6 +4,7 @@ luong serve …                      run the broker (luong.cli.serve)
 luong topic create|list|describe|alter|delete …   administer topics (luong.cli.topic)
 luong produce TOPIC …              send lines as messages (luong.cli.produce)
 luong consume TOPIC …              print messages (luong.cli.consume)
+luong group list|describe|reset-offsets|delete …   consumer groups (luong.cli.group)
 luong dump-log FILE [--records]   print the batches of a `.log` segment file
 luong --version
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 from luong import __version__
 from luong.cli.consume import add_consume_command
+from luong.cli.group import add_group_command
 from luong.cli.produce import add_produce_command
 from luong.cli.serve import add_serve_command
 from luong.cli.topic import add_topic_command
@@ -54,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.set_defaults(handler=_dump_log)
     add_serve_command(commands)
     add_topic_command(commands)
+    add_group_command(commands)
     add_produce_command(commands)
     add_consume_command(commands)
     return parser

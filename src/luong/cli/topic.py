@@ -56,7 +56,7 @@ from luong.cli.client_common import (
 )
 from luong.errors import LuongError
 
-__all__ = ["add_topic_command"]
+__all__ = ["add_topic_command", "wait_for"]
 
 _SOURCE_NAMES = {
     ConfigSource.DYNAMIC_TOPIC_CONFIG.value: "topic",
@@ -120,7 +120,8 @@ def _admin(args: argparse.Namespace) -> tuple[AdminClient, Any]:
     return admin, connect(admin, watch)
 
 
-def _wait(future: Future[Any], args: argparse.Namespace, what: str) -> Any:
+def wait_for(future: Future[Any], args: argparse.Namespace, what: str) -> Any:
+    """The future's result, or a one-line LuongError naming `what` failed."""
     try:
         return future.result(timeout=args.timeout)
     except KafkaException as error:
@@ -144,7 +145,7 @@ def _create(args: argparse.Namespace) -> int:
     new = NewTopic(args.name, args.partitions, args.replication_factor, config=configs)
     future = admin.create_topics([new], request_timeout=args.timeout)[args.name]
     try:
-        _wait(future, args, f"create topic {args.name!r}")
+        wait_for(future, args, f"create topic {args.name!r}")
     except LuongError:
         if args.if_not_exists and _error_code(future) == KafkaError.TOPIC_ALREADY_EXISTS:
             print(f"Topic {args.name} already exists.")
@@ -172,7 +173,7 @@ def _describe(args: argparse.Namespace) -> int:
         why = "unknown topic" if found is None else error_text(found.error)
         raise LuongError(f"cannot describe topic {args.name!r}: {why}")
     resource = ConfigResource("topic", args.name)
-    configs = _wait(
+    configs = wait_for(
         admin.describe_configs([resource], request_timeout=args.timeout)[resource],
         args,
         f"describe the configs of topic {args.name!r}",
@@ -223,12 +224,12 @@ def _alter(args: argparse.Namespace) -> int:
     if ops:
         resource = ConfigResource("topic", args.name, incremental_configs=ops)
         futures = admin.incremental_alter_configs([resource], request_timeout=args.timeout)
-        _wait(futures[resource], args, f"alter the configs of topic {args.name!r}")
+        wait_for(futures[resource], args, f"alter the configs of topic {args.name!r}")
         done += [f"set {item}" for item in args.set] + [f"deleted {n}" for n in args.delete]
     if args.partitions is not None:
         new = NewPartitions(args.name, args.partitions)
         grown = admin.create_partitions([new], request_timeout=args.timeout)
-        _wait(grown[args.name], args, f"grow topic {args.name!r}")
+        wait_for(grown[args.name], args, f"grow topic {args.name!r}")
         done.append(f"partitions {args.partitions}")
     print(f"Altered topic {args.name}: {', '.join(done)}.")
     return 0
@@ -241,7 +242,7 @@ def _delete(args: argparse.Namespace) -> int:
     failures = []
     for name in args.names:
         try:
-            _wait(futures[name], args, f"delete topic {name!r}")
+            wait_for(futures[name], args, f"delete topic {name!r}")
         except LuongError as error:
             unknown = _error_code(futures[name]) == KafkaError.UNKNOWN_TOPIC_OR_PART
             if not (args.if_exists and unknown):
