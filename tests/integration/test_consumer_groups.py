@@ -175,3 +175,71 @@ def test_describe_list_and_delete_groups(luong: LuongProcess) -> None:
     assert group not in [g.group_id for g in admin.list_consumer_groups().result(10).valid]
     with pytest.raises(KafkaException, match="GROUP_ID_NOT_FOUND"):
         admin.delete_consumer_groups([group])[group].result(10)
+
+
+def test_cooperative_sticky_keeps_partitions_that_stay_put(luong: LuongProcess) -> None:
+    topic = topic_with(luong, 0)
+    group = f"coop-{uuid.uuid4().hex[:6]}"
+    strategy = {"partition.assignment.strategy": "cooperative-sticky"}
+    first = member(luong, group, **strategy)
+    first.subscribe([topic])
+    settle([first])
+    assert len(first.assignment()) == 6
+    second = member(luong, group, **strategy)
+    second.subscribe([topic])
+    settle([first, second])
+    deadline = time.monotonic() + 20
+    while len(first.assignment()) + len(second.assignment()) != 6:
+        assert time.monotonic() < deadline
+        first.poll(0.1)
+        second.poll(0.1)
+    kept = {tp.partition for tp in first.assignment()}
+    moved = {tp.partition for tp in second.assignment()}
+    assert len(kept) == 3 and len(moved) == 3 and not kept & moved
+    first.close()
+    second.close()
+
+
+MEMBER_SCRIPT = """
+import sys, time
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2],
+              "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+c.subscribe([sys.argv[3]])
+while True:
+    c.poll(0.2)
+    if c.assignment():
+        print("assigned", flush=True)
+"""
+
+
+def test_a_killed_member_loses_its_partitions_after_the_session_timeout(
+    luong: LuongProcess,
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    topic = topic_with(luong, 0)
+    group = f"kill-{uuid.uuid4().hex[:6]}"
+    survivor = member(luong, group)
+    survivor.subscribe([topic])
+    settle([survivor])
+    with subprocess.Popen(
+        [sys.executable, "-c", MEMBER_SCRIPT, luong.bootstrap, group, topic],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as doomed:
+        assert doomed.stdout is not None
+        deadline = time.monotonic() + 20
+        while len(survivor.assignment()) == 6 and time.monotonic() < deadline:
+            survivor.poll(0.1)  # the newcomer takes a share
+        assert doomed.stdout.readline().strip() == "assigned"
+        assert len(survivor.assignment()) < 6
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+    deadline = time.monotonic() + 20  # session timeout 6 s, then a rebalance
+    while len(survivor.assignment()) < 6 and time.monotonic() < deadline:
+        survivor.poll(0.1)
+    assert len(survivor.assignment()) == 6
+    survivor.close()

@@ -43,3 +43,25 @@ def test_kcat_lists_metadata(luong: LuongProcess) -> None:
     listing = kcat(luong, "-L", "-t", topic)
     assert f'topic "{topic}" with 3 partitions' in listing
     assert "broker 0 at 127.0.0.1" in listing
+
+
+def test_kcat_balanced_consumer_group_reads_everything(luong: LuongProcess) -> None:
+    topic = f"kcat-{uuid.uuid4().hex[:8]}"
+    kcat(luong, "-P", "-t", topic, "-K:", stdin="".join(f"k{i}:v{i}\n" for i in range(300)))
+    out = kcat(
+        luong,
+        "-G",
+        f"g-{topic}",
+        topic,
+        "-o",
+        "beginning",
+        "-c",
+        "300",
+        "-e",
+        "-q",
+        "-f",
+        "%s\n",
+        "-X",
+        "session.timeout.ms=6000",
+    )
+    assert sorted(out.split()) == sorted(f"v{i}" for i in range(300))

@@ -73,7 +73,8 @@ class Broker:
         retention_ms = int(config["offsets.retention.minutes"]) * 60_000
         self.offsets = OffsetService(storage, clock, retention_ms)
         delay_ms = int(config["group.initial.rebalance.delay.ms"])
-        self.groups = GroupService(GroupCoordinator(initial_delay_ms=delay_ms), clock)
+        max_size = int(config["group.max.size"])
+        self.groups = GroupService(GroupCoordinator(delay_ms, max_size), clock)
 
     async def start(self) -> None:
         """Prepare the internal state (committed offsets) and the group clock."""

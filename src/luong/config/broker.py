@@ -91,6 +91,13 @@ BROKER_CONFIGS: Mapping[str, ConfigDef] = defs(
         "how long a new group waits for more members before its first rebalance",
     ),
     ConfigDef(
+        "group.max.size",
+        "2147483647",
+        int_in(1, INT32_MAX),
+        "[1, 2^31-1]",
+        "the most members a consumer group may have (GROUP_MAX_SIZE_REACHED beyond)",
+    ),
+    ConfigDef(
         "offsets.retention.minutes",
         "10080",
         int_in(1, INT32_MAX),

@@ -131,3 +131,10 @@ def test_leaving_rebalances_the_rest() -> None:
     assert coordinator.groups["g"].state is GroupState.PREPARING_REBALANCE
     replies = coordinator.join(5, join_request("a"))
     assert [(r.member_id, r.generation_id) for r in replies] == [("a", 3)]
+
+
+def test_a_full_group_refuses_new_members() -> None:
+    coordinator = GroupCoordinator(initial_delay_ms=0, max_size=1)
+    joined(coordinator, 0, "a")
+    [refused] = coordinator.join(1, join_request(new_id="b"))
+    assert isinstance(refused, JoinReply) and refused.error_code == 81  # GROUP_MAX_SIZE_REACHED
