@@ -243,3 +243,36 @@ def test_a_killed_member_loses_its_partitions_after_the_session_timeout(
         survivor.poll(0.1)
     assert len(survivor.assignment()) == 6
     survivor.close()
+
+
+def test_a_restarted_static_member_keeps_its_partitions_without_a_rebalance(
+    luong: LuongProcess,
+) -> None:
+    topic = topic_with(luong, 0)
+    group = f"static-{uuid.uuid4().hex[:6]}"
+    revoked: list[int] = []
+
+    def static(instance: str) -> Consumer:
+        return member(luong, group, **{"group.instance.id": instance, "session.timeout.ms": 10_000})
+
+    first, steady = static("instance-a"), static("instance-b")
+    first.subscribe([topic])
+    steady.subscribe([topic], on_revoke=lambda c, parts: revoked.append(len(parts)))
+    settle([first, steady])
+    deadline = time.monotonic() + 20
+    while len(first.assignment()) + len(steady.assignment()) != 6:
+        assert time.monotonic() < deadline
+        first.poll(0.1)
+        steady.poll(0.1)
+    mine = {tp.partition for tp in first.assignment()}
+    revoked.clear()
+    first.close()  # a static member leaves no LeaveGroup behind: its place is kept
+    again = static("instance-a")
+    again.subscribe([topic])
+    settle([again])
+    for _ in range(20):
+        steady.poll(0.1)
+    assert {tp.partition for tp in again.assignment()} == mine
+    assert revoked == []  # the other member saw no rebalance
+    again.close()
+    steady.close()

@@ -161,6 +161,9 @@ class GroupCoordinator:
         )
 
     def _join_new(self, now_ms: int, group: Group, request: JoinRequest) -> list[Reply]:
+        known = _static_member(group, request.group_instance_id)
+        if known is not None:
+            return self._static_rejoin(now_ms, group, known, request)
         if len(group.members) + len(group.pending_member_ids) >= self.max_size:
             return [self._join_error(request, GROUP_MAX_SIZE_REACHED)]
         member_id = request.new_member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
@@ -168,6 +171,35 @@ class GroupCoordinator:
             group.pending_member_ids.add(member_id)  # KIP-394: the client rejoins with it
             return [JoinReply(group.group_id, member_id, MEMBER_ID_REQUIRED)]
         return self._add_member(now_ms, group, request, member_id)
+
+    def _static_rejoin(
+        self, now_ms: int, group: Group, old: Member, request: JoinRequest
+    ) -> list[Reply]:
+        """A restarted static member (same group.instance.id) takes its old place under a
+        new member id: the old id is fenced, and in a stable group whose protocols did
+        not change it gets the current generation back without a rebalance."""
+        new_id = request.new_member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
+        unchanged = old.protocols == list(request.protocols)
+        del group.members[old.member_id]
+        old.member_id, old.protocols = new_id, list(request.protocols)
+        old.session_timeout_ms = request.session_timeout_ms
+        old.last_heartbeat_ms = now_ms
+        group.members[new_id] = old
+        if group.leader_id == request.member_id or group.leader_id not in group.members:
+            group.leader_id = new_id if group.leader_id not in group.members else group.leader_id
+        if group.state is GroupState.STABLE and unchanged:
+            return [
+                JoinReply(
+                    group.group_id,
+                    new_id,
+                    NONE,
+                    group.generation_id,
+                    group.protocol_type,
+                    group.protocol_name,
+                    group.leader_id or "",
+                )
+            ]
+        return self._rejoin(now_ms, group, old)
 
     def _add_member(
         self, now_ms: int, group: Group, request: JoinRequest, member_id: str
@@ -379,6 +411,12 @@ class GroupCoordinator:
         if group.state is GroupState.COMPLETING_REBALANCE:
             return REBALANCE_IN_PROGRESS
         return NONE
+
+
+def _static_member(group: Group, instance_id: str | None) -> Member | None:
+    if instance_id is None:
+        return None
+    return next((m for m in group.members.values() if m.group_instance_id == instance_id), None)
 
 
 def _common_protocols(members: Iterable[Member]) -> set[str]:

@@ -138,3 +138,29 @@ def test_a_full_group_refuses_new_members() -> None:
     joined(coordinator, 0, "a")
     [refused] = coordinator.join(1, join_request(new_id="b"))
     assert isinstance(refused, JoinReply) and refused.error_code == 81  # GROUP_MAX_SIZE_REACHED
+
+
+def static_request(instance: str, new_id: str, member_id: str = "") -> JoinRequest:
+    return JoinRequest(
+        "g", member_id, instance, "client", "host", 10_000, 20_000, "consumer", RANGE, True, new_id
+    )
+
+
+def test_a_restarted_static_member_gets_its_place_back_without_a_rebalance() -> None:
+    coordinator = GroupCoordinator(initial_delay_ms=0)
+    coordinator.join(0, static_request("i-a", "a1"))
+    coordinator.join(0, static_request("i-b", "b1"))
+    replies = coordinator.join(1, static_request("i-a", "", "a1"))  # a rejoins: both in
+    generation = max(r.generation_id for r in replies if isinstance(r, JoinReply))
+    coordinator.sync(2, "g", "b1", generation, [])
+    leader = coordinator.groups["g"].leader_id
+    coordinator.sync(2, "g", leader or "", generation, [("a1", b"A"), ("b1", b"B")])
+    assert coordinator.groups["g"].state is GroupState.STABLE
+    [back] = coordinator.join(5, static_request("i-a", "a2"))  # a restarted, new process
+    assert isinstance(back, JoinReply)
+    assert (back.error_code, back.member_id, back.generation_id) == (0, "a2", generation)
+    assert coordinator.groups["g"].state is GroupState.STABLE  # no rebalance
+    [synced] = coordinator.sync(6, "g", "a2", generation, [])
+    assert isinstance(synced, SyncReply) and synced.assignment == b"A"
+    assert coordinator.heartbeat(7, "g", "a1", generation) == 25  # the old id is fenced
+    assert coordinator.heartbeat(7, "g", "b1", generation) == 0
