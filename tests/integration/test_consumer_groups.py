@@ -276,3 +276,52 @@ def test_a_restarted_static_member_keeps_its_partitions_without_a_rebalance(
     assert revoked == []  # the other member saw no rebalance
     again.close()
     steady.close()
+
+
+def test_offset_delete(luong: LuongProcess) -> None:
+    from luong.testing.wire import WireClient
+
+    topic = topic_with(luong, 0, partitions=2)
+    group = f"od-{uuid.uuid4().hex[:6]}"
+
+    def partitions(*numbers: int) -> list[dict[str, object]]:
+        return [{"name": topic, "partitions": [{"partition_index": n} for n in numbers]}]
+
+    with WireClient("127.0.0.1", luong.port) as wire:
+        wire.call(
+            8,
+            8,
+            {
+                "group_id": group,
+                "generation_id_or_member_epoch": -1,
+                "member_id": "",
+                "topics": [
+                    {
+                        "name": topic,
+                        "partitions": [
+                            {
+                                "partition_index": p,
+                                "committed_offset": 5,
+                                "committed_metadata": None,
+                            }
+                            for p in (0, 1)
+                        ],
+                    }
+                ],
+            },
+        )
+        gone = wire.call(47, 0, {"group_id": group, "topics": partitions(0)})
+        assert gone.error_code == 0 and gone.topics[0].partitions[0].error_code == 0
+        fetched = wire.call(
+            9, 7, {"group_id": group, "topics": [{"name": topic, "partition_indexes": [0, 1]}]}
+        )
+        offsets = [p.committed_offset for p in fetched.topics[0].partitions]
+        assert offsets == [-1, 5]
+        unknown = wire.call(47, 0, {"group_id": "no-such-group", "topics": partitions(0)})
+        assert unknown.error_code == 69  # GROUP_ID_NOT_FOUND
+        consumer = member(luong, group)
+        consumer.subscribe([topic])
+        settle([consumer])
+        busy = wire.call(47, 0, {"group_id": group, "topics": partitions(1)})
+        assert busy.topics[0].partitions[0].error_code == 86  # GROUP_SUBSCRIBED_TO_TOPIC
+        consumer.close()

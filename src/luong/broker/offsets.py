@@ -68,6 +68,11 @@ class OffsetService:
     ) -> dict[tuple[str, int], OffsetAndMetadata | None]:
         return self.store.fetch(group, partitions)
 
+    async def delete_offsets(self, group: str, partitions: Iterable[tuple[str, int]]) -> None:
+        """Tombstones for the committed offsets of `group` on `partitions`."""
+        async with self._lock:
+            await self._write(self.store.tombstones(group, partitions=set(partitions)))
+
     async def delete_group(self, group: str) -> None:
         """Tombstones for every committed offset of `group`."""
         async with self._lock:

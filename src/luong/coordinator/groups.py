@@ -16,6 +16,7 @@ clients rejoin.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -388,6 +389,18 @@ class GroupCoordinator:
     def describe(self, group_id: str) -> Group | None:
         return self.groups.get(group_id)
 
+    def subscribed_topics(self, group_id: str) -> set[str]:
+        """Topics the members of a consumer group subscribe to (from their consumer-protocol
+        metadata: version int16, topics [int16-length strings]); unreadable metadata
+        counts as subscribed to everything ("*")."""
+        group = self.groups.get(group_id)
+        if group is None or group.protocol_type != "consumer":
+            return set()
+        topics: set[str] = set()
+        for member in group.members.values():
+            topics |= _subscription(dict(member.protocols).get(group.protocol_name or "", b""))
+        return topics
+
     def remove_empty(self, group_id: str) -> int:
         """Forget a group without members (DeleteGroups); NON_EMPTY_GROUP otherwise."""
         group = self.groups.get(group_id)
@@ -411,6 +424,19 @@ class GroupCoordinator:
         if group.state is GroupState.COMPLETING_REBALANCE:
             return REBALANCE_IN_PROGRESS
         return NONE
+
+
+def _subscription(metadata: bytes) -> set[str]:
+    try:
+        (count,) = struct.unpack_from(">i", metadata, 2)
+        position, topics = 6, set()
+        for _ in range(count):
+            (length,) = struct.unpack_from(">h", metadata, position)
+            topics.add(metadata[position + 2 : position + 2 + length].decode())
+            position += 2 + length
+        return topics
+    except (struct.error, UnicodeDecodeError):
+        return {"*"}
 
 
 def _static_member(group: Group, instance_id: str | None) -> Member | None:

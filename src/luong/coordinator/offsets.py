@@ -115,9 +115,15 @@ class OffsetStore:
     def groups(self) -> set[str]:
         return {key.group for key in self._offsets}
 
-    def tombstones(self, group: str, now_ms: int = 0) -> list[Record]:
-        """Records deleting every committed offset of `group`."""
-        keys = [k for k in self._offsets if k.group == group]
+    def tombstones(
+        self, group: str, now_ms: int = 0, partitions: set[tuple[str, int]] | None = None
+    ) -> list[Record]:
+        """Records deleting the committed offsets of `group` (on `partitions` only, if given)."""
+        keys = [
+            k
+            for k in self._offsets
+            if k.group == group and (partitions is None or (k.topic, k.partition) in partitions)
+        ]
         return [
             Record(i, now_ms, encode_key(k.group, k.topic, k.partition), None)
             for i, k in enumerate(keys)
