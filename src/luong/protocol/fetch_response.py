@@ -21,9 +21,8 @@ from luong.protocol.primitives import (
     INT16,
     INT32,
     INT64,
-    compact_length,
-    compact_string,
-    legacy_string,
+    length_prefix,
+    string,
 )
 
 __all__ = ["Chunk", "PartitionFetchData", "encode_fetch_response"]
@@ -66,11 +65,11 @@ def encode_fetch_response(
     head = [INT32.pack(correlation_id), b"\x00" if flexible else b"", INT32.pack(throttle_time_ms)]
     if version >= 7:
         head += [INT16.pack(error_code), INT32.pack(session_id)]
-    head.append(_length(len(topics), flexible))
+    head.append(length_prefix(len(topics), flexible))
     pending = b"".join(head)
     for name, partitions in topics:
-        pending += compact_string(name) if flexible else legacy_string(name)
-        pending += _length(len(partitions), flexible)
+        pending += string(name, flexible)
+        pending += length_prefix(len(partitions), flexible)
         for partition in partitions:
             pending += _partition_head(version, flexible, partition)
             if partition.records:
@@ -85,10 +84,6 @@ def encode_fetch_response(
     return [INT32.pack(size), *pieces]
 
 
-def _length(length: int, flexible: bool) -> bytes:
-    return compact_length(length) if flexible else INT32.pack(length)
-
-
 def _partition_head(version: int, flexible: bool, p: PartitionFetchData) -> bytes:
     out = [
         INT32.pack(p.partition_index),
@@ -100,9 +95,9 @@ def _partition_head(version: int, flexible: bool, p: PartitionFetchData) -> byte
         out.append(INT64.pack(p.log_start_offset))
     aborted = p.aborted_transactions
     if aborted is None:
-        out.append(compact_length(None) if flexible else INT32.pack(-1))
+        out.append(length_prefix(None, flexible))
     else:
-        out.append(_length(len(aborted), flexible))
+        out.append(length_prefix(len(aborted), flexible))
         for producer_id, first_offset in aborted:
             out += [INT64.pack(producer_id), INT64.pack(first_offset)]
             if flexible:
@@ -110,5 +105,5 @@ def _partition_head(version: int, flexible: bool, p: PartitionFetchData) -> byte
     if version >= 11:
         out.append(INT32.pack(-1))  # preferred_read_replica: none
     size = sum(chunk.length for chunk in p.records)
-    out.append(compact_length(size) if flexible else INT32.pack(size))
+    out.append(length_prefix(size, flexible))
     return b"".join(out)

@@ -11,8 +11,10 @@ __all__ = [
     "INT64",
     "compact_length",
     "legacy_string",
+    "length_prefix",
     "compact_string",
     "read_uvarint",
+    "string",
     "uvarint",
 ]
 
@@ -56,6 +58,18 @@ def compact_string(text: str | None) -> bytes:
         return b"\x00"
     data = text.encode()
     return compact_length(len(data)) + data
+
+
+def length_prefix(length: int | None, flexible: bool) -> bytes:
+    """An array/bytes length: compact in flexible versions, else int32 (-1 for null)."""
+    if flexible:
+        return compact_length(length)
+    return INT32.pack(-1 if length is None else length)
+
+
+def string(text: str | None, flexible: bool) -> bytes:
+    """A nullable string: compact in flexible versions, else int16-length."""
+    return compact_string(text) if flexible else legacy_string(text)
 
 
 def legacy_string(text: str | None) -> bytes:

@@ -18,9 +18,8 @@ from luong.protocol.primitives import (
     INT16,
     INT32,
     INT64,
-    compact_length,
-    compact_string,
-    legacy_string,
+    length_prefix,
+    string,
 )
 
 __all__ = ["PartitionProduceResult", "encode_produce_response"]
@@ -49,10 +48,10 @@ def encode_produce_response(
     """The whole response frame, size prefix included."""
     flexible = version >= FLEXIBLE_FROM
     parts = [INT32.pack(correlation_id), b"\x00" if flexible else b""]
-    parts.append(_array_length(len(topics), flexible))
+    parts.append(length_prefix(len(topics), flexible))
     for name, partitions in topics:
-        parts.append(compact_string(name) if flexible else legacy_string(name))
-        parts.append(_array_length(len(partitions), flexible))
+        parts.append(string(name, flexible))
+        parts.append(length_prefix(len(partitions), flexible))
         parts.extend(_partition(version, flexible, p) for p in partitions)
         parts.append(b"\x00" if flexible else b"")
     parts.append(INT32.pack(throttle_time_ms))
@@ -61,18 +60,14 @@ def encode_produce_response(
     return INT32.pack(len(body)) + body
 
 
-def _array_length(length: int, flexible: bool) -> bytes:
-    return compact_length(length) if flexible else INT32.pack(length)
-
-
 def _partition(version: int, flexible: bool, p: PartitionProduceResult) -> bytes:
     out = [INT32.pack(p.index), INT16.pack(p.error_code), INT64.pack(p.base_offset)]
     out.append(INT64.pack(p.log_append_time_ms))
     if version >= 5:
         out.append(INT64.pack(p.log_start_offset))
     if version >= 8:
-        out.append(_array_length(0, flexible))  # record_errors
-        out.append(compact_string(p.error_message) if flexible else legacy_string(p.error_message))
+        out.append(length_prefix(0, flexible))  # record_errors
+        out.append(string(p.error_message, flexible))
     if flexible:
         out.append(b"\x00")
     return b"".join(out)
