@@ -325,3 +325,45 @@ def test_offset_delete(luong: LuongProcess) -> None:
         busy = wire.call(47, 0, {"group_id": group, "topics": partitions(1)})
         assert busy.topics[0].partitions[0].error_code == 86  # GROUP_SUBSCRIBED_TO_TOPIC
         consumer.close()
+
+
+def test_a_stable_group_survives_a_broker_kill_9_without_a_rebalance(
+    fresh_luong: LuongProcess,
+) -> None:
+    """The group's metadata is replayed on restart: its members' heartbeats carry on in
+    the same generation, so nobody rejoins, revokes or gets a new member id."""
+    topic = topic_with(fresh_luong, 0, partitions=4)
+    group = f"survivor-{uuid.uuid4().hex[:6]}"
+    events: list[str] = []
+    members = [member(fresh_luong, group, **{"session.timeout.ms": 20_000}) for _ in range(2)]
+    for consumer in members:
+        consumer.subscribe(
+            [topic],
+            on_assign=lambda c, parts: events.append(f"assign {len(parts)}"),
+            on_revoke=lambda c, parts: events.append(f"revoke {len(parts)}"),
+        )
+    settle(members)
+    while sum(len(c.assignment()) for c in members) != 4:
+        drain(members, 1, seconds=0.5)
+    before = ([c.memberid() for c in members], [c.assignment() for c in members])
+    events.clear()
+    assert fresh_luong.kill() == -9
+    restarted = LuongProcess(fresh_luong.data_dir, port=fresh_luong.port).start()
+    try:
+        producer = Producer({"bootstrap.servers": restarted.bootstrap})
+        for i in range(200):
+            producer.produce(topic, value=b"%d" % i, key=b"%d" % i)
+        assert producer.flush(10) == 0
+        got = drain(members, 200, seconds=30)
+        assert sorted(v for values in got.values() for v in values) == sorted(
+            b"%d" % i for i in range(200)
+        )
+        assert all(got.values())  # both members kept consuming their own partitions
+        for _ in range(30):  # a few heartbeat intervals more
+            drain(members, 1, seconds=0.1)
+        assert events == []
+        assert ([c.memberid() for c in members], [c.assignment() for c in members]) == before
+    finally:
+        for consumer in members:
+            consumer.close()
+        restarted.stop()

@@ -74,20 +74,26 @@ class Broker:
         self.offsets = OffsetService(storage, clock, retention_ms)
         delay_ms = int(config["group.initial.rebalance.delay.ms"])
         max_size = int(config["group.max.size"])
-        self.groups = GroupService(GroupCoordinator(delay_ms, max_size), clock)
+        coordinator = GroupCoordinator(delay_ms, max_size)
+        self.groups = GroupService(coordinator, clock, self.offsets.append_records)
+        self._clock = clock
 
     async def start(self) -> None:
-        """Prepare the internal state (committed offsets) and the group clock."""
-        await self.offsets.start()
+        """Rebuild the internal state (committed offsets, groups) and start the group clock."""
+        await self.offsets.start(
+            lambda records: self.groups.coordinator.replay(records, self._clock.time_ms())
+        )
         self.groups.start()
 
     async def stop(self) -> None:
         await self.groups.stop()
 
     async def run_maintenance(self) -> None:
-        """Periodic work of the coordinator: expire idle groups' offsets."""
+        """Periodic work of the coordinator: expire idle groups' offsets, then forget
+        Empty groups left without any."""
         active = [g for g, group in self.groups.coordinator.groups.items() if group.members]
         await self.offsets.expire(active)
+        await self.groups.remove_expired(self.offsets.store.groups())
 
     # -- requests --------------------------------------------------------------------
 

@@ -4,18 +4,26 @@ JoinGroup and SyncGroup answers may wait for other members: the caller's
 request waits on a future keyed by (kind, group, member) until a reply for it
 comes out of the state machine, from another member's request or from the
 ticker that drives session timeouts and rebalance deadlines every 100 ms.
+
+The group metadata records the state machine emits are appended to
+`__consumer_offsets` (through `persist`) before the replies they complete are
+sent; if that write fails, the assignments are withdrawn (COORDINATOR_NOT_AVAILABLE)
+and the group rebalances.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from luong.clock import Clock
+from luong.coordinator.group_records import decode_group_key
 from luong.coordinator.groups import (
+    COORDINATOR_NOT_AVAILABLE,
     GroupCoordinator,
     GroupState,
     JoinReply,
@@ -23,18 +31,23 @@ from luong.coordinator.groups import (
     Reply,
     SyncReply,
 )
+from luong.errors import LuongError
+from luong.protocol.records import Record
 
 __all__ = ["GroupService"]
 
 TICK_S = 0.1
+log = logging.getLogger("luong.groups")
+Persist = Callable[[list[Record]], Awaitable[None]]
 
 
 class GroupService:
     """Waiting JoinGroup/SyncGroup requests and the coordinator's clock."""
 
-    def __init__(self, coordinator: GroupCoordinator, clock: Clock) -> None:
+    def __init__(self, coordinator: GroupCoordinator, clock: Clock, persist: Persist) -> None:
         self.coordinator = coordinator
         self._clock = clock
+        self._persist = persist
         self._waiting: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
         self._ticker: asyncio.Task[None] | None = None
 
@@ -50,13 +63,13 @@ class GroupService:
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            self._dispatch(self.coordinator.tick(self._clock.time_ms()))
+            self._dispatch(await self._settle(self.coordinator.tick(self._clock.time_ms())))
 
     async def join(self, request: JoinRequest) -> JoinReply:
         member_id = request.member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
         if not request.member_id:
             request = replace(request, new_member_id=member_id)
-        replies = self.coordinator.join(self._clock.time_ms(), request)
+        replies = await self._settle(self.coordinator.join(self._clock.time_ms(), request))
         reply = await self._answer("join", request.group_id, member_id, replies)
         assert isinstance(reply, JoinReply)
         return reply
@@ -68,8 +81,10 @@ class GroupService:
         generation_id: int,
         assignments: Sequence[tuple[str, bytes]],
     ) -> SyncReply:
-        replies = self.coordinator.sync(
-            self._clock.time_ms(), group_id, member_id, generation_id, assignments
+        replies = await self._settle(
+            self.coordinator.sync(
+                self._clock.time_ms(), group_id, member_id, generation_id, assignments
+            )
         )
         reply = await self._answer("sync", group_id, member_id, replies)
         assert isinstance(reply, SyncReply)
@@ -78,10 +93,40 @@ class GroupService:
     def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> int:
         return self.coordinator.heartbeat(self._clock.time_ms(), group_id, member_id, generation_id)
 
-    def leave(self, group_id: str, member_ids: Sequence[str]) -> list[int]:
-        codes, replies = self.coordinator.leave(self._clock.time_ms(), group_id, member_ids)
-        self._dispatch(replies)
+    async def leave(self, group_id: str, leaving: Sequence[tuple[str, str | None]]) -> list[int]:
+        codes, replies = self.coordinator.leave(self._clock.time_ms(), group_id, leaving)
+        self._dispatch(await self._settle(replies))
         return codes
+
+    async def delete(self, group_id: str) -> int:
+        """Forget a group without members (its tombstone written); NON_EMPTY_GROUP otherwise."""
+        code = self.coordinator.remove_empty(self._clock.time_ms(), group_id)
+        await self._settle([])
+        return code
+
+    async def remove_expired(self, with_offsets: set[str]) -> None:
+        """Forget Empty groups that have no committed offsets left (after offset
+        expiry), as Kafka's periodic cleanup does."""
+        for group_id, group in list(self.coordinator.groups.items()):
+            idle = group.state is GroupState.EMPTY and not group.pending_member_ids
+            if idle and group_id not in with_offsets:
+                self.coordinator.remove_empty(self._clock.time_ms(), group_id)
+        await self._settle([])
+
+    async def _settle(self, replies: list[Reply]) -> list[Reply]:
+        """Write the records the coordinator emitted, then return the replies to send."""
+        records = self.coordinator.take_records()
+        if not records:
+            return replies
+        try:
+            await self._persist(records)
+        except (OSError, LuongError) as error:
+            failed = {decode_group_key(r.key) for r in records if r.key is not None}
+            log.error("group metadata of %s not written: %s", ", ".join(map(str, failed)), error)
+            replies = [_withdrawn(r) if r.group_id in failed else r for r in replies]
+            now = self._clock.time_ms()
+            replies += self.coordinator.persist_failed(now, {g for g in failed if g})
+        return replies
 
     def listing(self, known_from_offsets: set[str]) -> list[tuple[str, str, str]]:
         """(group id, protocol type, state) of every group, those that only have
@@ -124,6 +169,13 @@ class GroupService:
             waiter = self._waiting.pop((_kind(reply), reply.group_id, reply.member_id), None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(reply)
+
+
+def _withdrawn(reply: Reply) -> Reply:
+    """A successful SyncGroup answer whose assignment could not be made durable."""
+    if isinstance(reply, SyncReply) and reply.error_code == 0:
+        return SyncReply(reply.group_id, reply.member_id, COORDINATOR_NOT_AVAILABLE)
+    return reply
 
 
 def _kind(reply: Reply) -> str:

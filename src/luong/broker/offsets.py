@@ -10,7 +10,7 @@ event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from luong.clock import Clock
 from luong.coordinator.offsets import CommitRequest, OffsetAndMetadata, OffsetStore
@@ -35,8 +35,9 @@ class OffsetService:
         self._retention_ms = retention_ms
         self._lock = asyncio.Lock()
 
-    async def start(self) -> None:
-        """Create the internal topic if missing, then replay it."""
+    async def start(self, replay: Callable[[list[Record]], None] = lambda _: None) -> None:
+        """Create the internal topic if missing, then replay it into the offset store
+        and `replay` (the group coordinator)."""
         if OFFSETS_TOPIC not in self.storage.topics():
             await self.storage.create_topic(OFFSETS_TOPIC, 1, {"cleanup.policy": "compact"})
         end = (await self.storage.list_offset(OFFSETS_TP, LATEST_TIMESTAMP)).offset
@@ -46,6 +47,7 @@ class OffsetService:
             batches = decode_batches(result.read())
             for batch in batches:
                 self.store.apply(batch.records)
+                replay(batch.records)
             offset = batches[-1].header.last_offset + 1
 
     async def commit(
@@ -57,6 +59,11 @@ class OffsetService:
             records, errors = self.store.commit(requests, now, membership_error)
             await self._write(records)
         return errors
+
+    async def append_records(self, records: list[Record]) -> None:
+        """Append other records of the internal topic (group metadata), in call order."""
+        async with self._lock:
+            await self._write(records)
 
     async def _write(self, records: list[Record]) -> None:
         if records:

@@ -1,4 +1,4 @@
-"""Coordinator state: committed offsets (groups and transactions come next).
+"""Coordinator state: committed offsets and consumer groups (transactions come next).
 
 State changes only by replaying records, the same records that are written to
 an internal, compacted topic: one durability mechanism, rebuilt on start-up.

@@ -9,9 +9,17 @@ ready, and answers to members whose JoinGroup or SyncGroup was waiting. Time mov
 only through the calls and `tick(now_ms)`. A JoinGroup completes when every known
 member has rejoined, or at the rebalance deadline (members that did not rejoin are
 removed); a group's first rebalance also waits `initial_delay_ms` for more members.
-Owned by the broker's event loop; no I/O, no clock of its own. Group metadata is
-not yet written as records (offsets are): a restart forgets memberships, and
-clients rejoin.
+Owned by the broker's event loop; no I/O, no clock of its own.
+
+Durability, as Kafka does it: whenever a group reaches Stable (the leader's
+assignment is in, or a static member took its place back) or Empty, the
+coordinator emits a group metadata record with the group's snapshot, and a
+tombstone when the group is deleted; `take_records` hands them to the caller,
+which appends them to `__consumer_offsets` before sending the replies they
+complete. `replay` rebuilds the groups from those records on start-up: each in
+its last persisted state, members' session timers starting at the replay. The
+transient states (PreparingRebalance, CompletingRebalance) are never persisted;
+after a restart their members find the last Stable generation and rejoin.
 """
 
 from __future__ import annotations
@@ -22,6 +30,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+
+from luong.coordinator.group_records import (
+    GroupSnapshot,
+    MemberSnapshot,
+    decode_group_key,
+    decode_group_value,
+    encode_group_key,
+    encode_group_value,
+)
+from luong.protocol.records import Record
 
 __all__ = [
     "Group",
@@ -42,6 +60,8 @@ REBALANCE_IN_PROGRESS = 27
 MEMBER_ID_REQUIRED = 79
 GROUP_MAX_SIZE_REACHED = 81
 NON_EMPTY_GROUP = 68
+COORDINATOR_NOT_AVAILABLE = 15
+FENCED_INSTANCE_ID = 82
 
 
 class GroupState(Enum):
@@ -128,6 +148,39 @@ class GroupCoordinator:
         self.initial_delay_ms = initial_delay_ms
         self.max_size = max_size
         self.groups: dict[str, Group] = {}
+        self._records: list[Record] = []  # emitted, not yet taken
+
+    # -- durability ------------------------------------------------------------------
+
+    def take_records(self) -> list[Record]:
+        """The group metadata records emitted since the last call, in order."""
+        records, self._records = self._records, []
+        return [Record(i, r.timestamp, r.key, r.value) for i, r in enumerate(records)]
+
+    def _persist(self, now_ms: int, group: Group) -> None:
+        value = encode_group_value(_snapshot(group, now_ms))
+        self._records.append(Record(0, now_ms, encode_group_key(group.group_id), value))
+
+    def replay(self, records: Iterable[Record], now_ms: int) -> None:
+        """Rebuild groups from their metadata records (other records are skipped)."""
+        for record in records:
+            group_id = decode_group_key(record.key) if record.key is not None else None
+            if group_id is None:
+                continue
+            if record.value is None:
+                self.groups.pop(group_id, None)
+                continue
+            self.groups[group_id] = _restore(group_id, decode_group_value(record.value), now_ms)
+
+    def persist_failed(self, now_ms: int, group_ids: Iterable[str]) -> list[Reply]:
+        """The records of these groups could not be written: the assignments handed out
+        do not stand, so the groups rebalance again (Kafka does the same)."""
+        replies: list[Reply] = []
+        for group_id in group_ids:
+            group = self.groups.get(group_id)
+            if group is not None and group.members:
+                replies += self._prepare_rebalance(now_ms, group)
+        return replies
 
     # -- JoinGroup -------------------------------------------------------------------
 
@@ -189,6 +242,7 @@ class GroupCoordinator:
         if group.leader_id == request.member_id or group.leader_id not in group.members:
             group.leader_id = new_id if group.leader_id not in group.members else group.leader_id
         if group.state is GroupState.STABLE and unchanged:
+            self._persist(now_ms, group)
             return [
                 JoinReply(
                     group.group_id,
@@ -248,15 +302,16 @@ class GroupCoordinator:
         everyone = all(m.awaiting_join for m in group.members.values())
         delayed = now_ms < group.initial_until_ms and now_ms < group.join_deadline_ms
         if (everyone and not delayed) or now_ms >= group.join_deadline_ms:
-            return self._complete_join(group)
+            return self._complete_join(now_ms, group)
         return []
 
-    def _complete_join(self, group: Group) -> list[Reply]:
+    def _complete_join(self, now_ms: int, group: Group) -> list[Reply]:
         for member_id in [m for m, member in group.members.items() if not member.awaiting_join]:
             del group.members[member_id]  # did not rejoin in time
         group.generation_id += 1
         if not group.members:
             group.state, group.leader_id, group.protocol_name = GroupState.EMPTY, None, None
+            self._persist(now_ms, group)
             return []
         group.protocol_name = _select_protocol(group.members.values())
         if group.leader_id not in group.members:
@@ -311,10 +366,11 @@ class GroupCoordinator:
         member.awaiting_sync = True
         if member_id != group.leader_id:
             return []
-        for target, assignment in assignments:
-            if target in group.members:
-                group.members[target].assignment = assignment
+        given = dict(assignments)
+        for target, m in group.members.items():
+            m.assignment = given.get(target, b"")  # none from the leader: none at all
         group.state = GroupState.STABLE
+        self._persist(now_ms, group)
         waiting = [m for m in group.members.values() if m.awaiting_sync]
         for m in waiting:
             m.awaiting_sync = False
@@ -344,25 +400,29 @@ class GroupCoordinator:
         return NONE
 
     def leave(
-        self, now_ms: int, group_id: str, member_ids: Sequence[str]
+        self, now_ms: int, group_id: str, leaving: Sequence[tuple[str, str | None]]
     ) -> tuple[list[int], list[Reply]]:
-        """An error code per leaving member, and the replies the departures complete."""
+        """An error code per leaving (member id, group instance id), and the replies the
+        departures complete. A static member may leave by its instance id alone (member
+        id ""); with both, they must match (FENCED_INSTANCE_ID otherwise)."""
         group = self.groups.get(group_id)
         codes = []
-        for member_id in member_ids:
-            if group is None or member_id not in group.members:
-                codes.append(UNKNOWN_MEMBER_ID)
-                continue
-            del group.members[member_id]
-            codes.append(NONE)
+        for member_id, instance_id in leaving:
+            code, member = UNKNOWN_MEMBER_ID, None
+            if group is not None:
+                code, member = _leaving_member(group, member_id, instance_id)
+            if member is not None and group is not None:
+                del group.members[member.member_id]
+            codes.append(code)
         replies = self._after_departure(now_ms, group) if group and NONE in codes else []
         return codes, replies
 
     def _after_departure(self, now_ms: int, group: Group) -> list[Reply]:
         if not group.members:
             replies = self._prepare_rebalance(now_ms, group)
-            group.state, group.leader_id = GroupState.EMPTY, None
+            group.state, group.leader_id, group.protocol_name = GroupState.EMPTY, None, None
             group.generation_id += 1
+            self._persist(now_ms, group)
             return replies
         return self._prepare_rebalance(now_ms, group) + self._maybe_complete_join(now_ms, group)
 
@@ -401,12 +461,13 @@ class GroupCoordinator:
             topics |= _subscription(dict(member.protocols).get(group.protocol_name or "", b""))
         return topics
 
-    def remove_empty(self, group_id: str) -> int:
-        """Forget a group without members (DeleteGroups); NON_EMPTY_GROUP otherwise."""
+    def remove_empty(self, now_ms: int, group_id: str) -> int:
+        """Forget a group without members (DeleteGroups, expiry); NON_EMPTY_GROUP otherwise."""
         group = self.groups.get(group_id)
         if group is not None and group.members:
             return NON_EMPTY_GROUP
-        self.groups.pop(group_id, None)
+        if self.groups.pop(group_id, None) is not None:
+            self._records.append(Record(0, now_ms, encode_group_key(group_id), None))
         return NONE
 
     def check_commit(self, group_id: str, member_id: str, generation_id: int) -> int:
@@ -426,6 +487,59 @@ class GroupCoordinator:
         return NONE
 
 
+def _snapshot(group: Group, now_ms: int) -> GroupSnapshot:
+    protocol = group.protocol_name or ""
+    members = tuple(
+        MemberSnapshot(
+            m.member_id,
+            m.group_instance_id,
+            m.client_id,
+            m.client_host,
+            m.rebalance_timeout_ms,
+            m.session_timeout_ms,
+            dict(m.protocols).get(protocol, b""),
+            m.assignment,
+        )
+        for m in group.members.values()
+    )
+    return GroupSnapshot(
+        group.protocol_type or "",
+        group.generation_id,
+        group.protocol_name,
+        group.leader_id,
+        now_ms,
+        members,
+    )
+
+
+def _restore(group_id: str, snapshot: GroupSnapshot, now_ms: int) -> Group:
+    """The group a snapshot describes: Stable with its members, or Empty; every
+    member's session starts now."""
+    members = {
+        m.member_id: Member(
+            m.member_id,
+            m.group_instance_id,
+            m.client_id,
+            m.client_host,
+            m.session_timeout_ms,
+            m.rebalance_timeout_ms,
+            [(snapshot.protocol_name or "", m.subscription)],
+            now_ms,
+            m.assignment,
+        )
+        for m in snapshot.members
+    }
+    return Group(
+        group_id,
+        GroupState.STABLE if members else GroupState.EMPTY,
+        snapshot.generation_id,
+        snapshot.protocol_type or None,
+        snapshot.protocol_name if members else None,
+        snapshot.leader_id if members else None,
+        members,
+    )
+
+
 def _subscription(metadata: bytes) -> set[str]:
     try:
         (count,) = struct.unpack_from(">i", metadata, 2)
@@ -437,6 +551,17 @@ def _subscription(metadata: bytes) -> set[str]:
         return topics
     except (struct.error, UnicodeDecodeError):
         return {"*"}
+
+
+def _leaving_member(
+    group: Group, member_id: str, instance_id: str | None
+) -> tuple[int, Member | None]:
+    static = _static_member(group, instance_id)
+    if static is not None:
+        fenced = bool(member_id) and member_id != static.member_id
+        return (FENCED_INSTANCE_ID, None) if fenced else (NONE, static)
+    member = group.members.get(member_id)
+    return (NONE, member) if member is not None else (UNKNOWN_MEMBER_ID, None)
 
 
 def _static_member(group: Group, instance_id: str | None) -> Member | None:

@@ -6,8 +6,8 @@
                                           leader_epoch int32, metadata string,
                                           commit_timestamp int64
 A null value (tombstone) deletes the committed offset. Strings are int16-length
-UTF-8. Records of other key versions (Kafka's group metadata, version 2) are not
-written here yet and are skipped on replay.
+UTF-8. Records of other key versions (group metadata, version 2: group_records.py)
+share the topic and are skipped by the offset store.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_leaving_rebalances_the_rest() -> None:
     joined(coordinator, 1, "b")
     coordinator.join(2, join_request("a"))
     coordinator.sync(3, "g", "a", 2, [])
-    codes, replies = coordinator.leave(4, "g", ["b", "nobody"])
+    codes, replies = coordinator.leave(4, "g", [("b", None), ("nobody", None)])
     assert codes == [0, 25]
     assert coordinator.groups["g"].state is GroupState.PREPARING_REBALANCE
     replies = coordinator.join(5, join_request("a"))

@@ -22,7 +22,7 @@ async def _delete(ctx: RequestContext, group_id: str) -> int:
     known = broker.groups.coordinator.describe(group_id) is not None
     if not known and group_id not in broker.offsets.store.groups():
         return GROUP_ID_NOT_FOUND
-    code = broker.groups.coordinator.remove_empty(group_id)
+    code = await broker.groups.delete(group_id)
     if code == 0:
         await broker.offsets.delete_group(group_id)
     return code

@@ -14,7 +14,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         members = [(m.member_id, m.group_instance_id) for m in request.members]
     else:
         members = [(request.member_id, None)]
-    codes = ctx.broker.groups.leave(request.group_id, [m for m, _ in members])
+    codes = await ctx.broker.groups.leave(request.group_id, members)
     if ctx.version >= 3:
         return {
             "throttle_time": 0,
