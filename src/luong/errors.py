@@ -17,12 +17,20 @@
     ├── InvalidConfigError            40  INVALID_CONFIG
     ├── InvalidRequestError           42  INVALID_REQUEST
     ├── PolicyViolationError          44  POLICY_VIOLATION
+    ├── OutOfOrderSequenceError       45  OUT_OF_ORDER_SEQUENCE_NUMBER
+    ├── InvalidProducerEpochError     47  INVALID_PRODUCER_EPOCH
+    ├── InvalidTxnStateError          48  INVALID_TXN_STATE
+    ├── InvalidProducerIdMappingError 49  INVALID_PRODUCER_ID_MAPPING
+    ├── InvalidTransactionTimeoutError 50 INVALID_TRANSACTION_TIMEOUT
+    ├── ConcurrentTransactionsError   51  CONCURRENT_TRANSACTIONS
     ├── KafkaStorageError             56  KAFKA_STORAGE_ERROR
+    ├── UnknownProducerIdError        59  UNKNOWN_PRODUCER_ID
     ├── TopicDeletionDisabledError    73  TOPIC_DELETION_DISABLED
     ├── FencedLeaderEpochError        74  FENCED_LEADER_EPOCH
     ├── UnknownLeaderEpochError       75  UNKNOWN_LEADER_EPOCH
     ├── UnsupportedCompressionTypeError 76 UNSUPPORTED_COMPRESSION_TYPE
     ├── InvalidRecordError            87  INVALID_RECORD
+    ├── ProducerFencedError           90  PRODUCER_FENCED
     ├── MismatchedEndpointTypeError  114  MISMATCHED_ENDPOINT_TYPE
     └── UnsupportedEndpointTypeError 115  UNSUPPORTED_ENDPOINT_TYPE
 
@@ -35,10 +43,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "ConcurrentTransactionsError",
     "CorruptRecordError",
     "FencedLeaderEpochError",
     "InvalidConfigError",
     "InvalidPartitionsError",
+    "InvalidProducerEpochError",
+    "InvalidProducerIdMappingError",
     "InvalidReplicationFactorError",
     "InvalidRequestError",
     "InvalidRequiredAcksError",
@@ -46,16 +57,21 @@ __all__ = [
     "InvalidReplicaAssignmentError",
     "InvalidTimestampError",
     "InvalidTopicError",
+    "InvalidTransactionTimeoutError",
+    "InvalidTxnStateError",
     "KafkaStorageError",
     "LuongError",
     "MessageTooLargeError",
     "MismatchedEndpointTypeError",
     "OffsetOutOfRangeError",
+    "OutOfOrderSequenceError",
     "PolicyViolationError",
+    "ProducerFencedError",
     "RecordListTooLargeError",
     "TopicAlreadyExistsError",
     "TopicDeletionDisabledError",
     "UnknownLeaderEpochError",
+    "UnknownProducerIdError",
     "UnknownTopicOrPartitionError",
     "UnsupportedCompressionTypeError",
     "UnsupportedEndpointTypeError",
@@ -141,10 +157,52 @@ class PolicyViolationError(LuongError):
     error_code = 44
 
 
+class OutOfOrderSequenceError(LuongError):
+    """A producer's batch does not follow its last sequence (or a new epoch not from 0)."""
+
+    error_code = 45
+
+
+class InvalidProducerEpochError(LuongError):
+    """A produce with an epoch older than the producer's current one."""
+
+    error_code = 47
+
+
+class InvalidTxnStateError(LuongError):
+    """A request that does not fit the transaction's state."""
+
+    error_code = 48
+
+
+class InvalidProducerIdMappingError(LuongError):
+    """The producer id does not belong to the transactional id (or it has none)."""
+
+    error_code = 49
+
+
+class InvalidTransactionTimeoutError(LuongError):
+    """transaction.timeout.ms above transaction.max.timeout.ms (or not positive)."""
+
+    error_code = 50
+
+
+class ConcurrentTransactionsError(LuongError):
+    """The previous transaction of this transactional id is still being completed."""
+
+    error_code = 51
+
+
 class KafkaStorageError(LuongError):
     """The storage failed underneath (disk error, closed storage)."""
 
     error_code = 56
+
+
+class UnknownProducerIdError(LuongError):
+    """A producer id this cluster never allocated."""
+
+    error_code = 59
 
 
 class TopicDeletionDisabledError(LuongError):
@@ -172,6 +230,12 @@ class InvalidRecordError(LuongError):
     compacted topic, an undecodable record."""
 
     error_code = 87
+
+
+class ProducerFencedError(LuongError):
+    """A newer instance of the transactional id has bumped the epoch."""
+
+    error_code = 90
 
 
 class MismatchedEndpointTypeError(LuongError):

@@ -9,6 +9,14 @@ import pytest
 PUBLIC = {
     "luong.errors": {
         "CorruptRecordError",
+        "UnknownProducerIdError",
+        "ProducerFencedError",
+        "OutOfOrderSequenceError",
+        "InvalidTxnStateError",
+        "InvalidTransactionTimeoutError",
+        "InvalidProducerIdMappingError",
+        "InvalidProducerEpochError",
+        "ConcurrentTransactionsError",
         "FencedLeaderEpochError",
         "InvalidConfigError",
         "InvalidReplicaAssignmentError",
@@ -56,6 +64,7 @@ PUBLIC = {
         "RecordBatch",
         "TimestampType",
         "build_batch",
+        "build_marker",
         "check_batch",
         "compress",
         "control_type",

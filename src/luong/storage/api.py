@@ -18,6 +18,7 @@ from typing import NamedTuple, Protocol
 
 from luong.config import TopicConfig
 from luong.errors import UnknownTopicOrPartitionError
+from luong.storage.producers import AbortedTxn
 from luong.types import TopicPartition
 
 __all__ = [
@@ -94,11 +95,18 @@ class AppendResult:
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
-    """Whole stored batches from the one holding the requested offset on."""
+    """Whole stored batches from the one holding the requested offset on.
+
+    `last_stable_offset` is the first offset of the oldest open transaction (the high
+    watermark if none); a read_committed read stops before it and lists the aborted
+    transactions whose records it may hold.
+    """
 
     regions: Sequence[Region]
     high_watermark: int
     log_start_offset: int
+    last_stable_offset: int = -1
+    aborted: Sequence[AbortedTxn] = ()
 
     @property
     def size(self) -> int:
@@ -161,20 +169,48 @@ class Storage(abc.ABC):
     async def append(
         self, tp: TopicPartition, records: bytes | memoryview, *, durable: bool = True
     ) -> AppendResult:
-        """Validate and append batches, assigning dense offsets; durable waits for the
-        topic's flush policy."""
+        """Validate and append a client's batches, assigning dense offsets; durable waits
+        for the topic's flush policy. Batches of idempotent producers are checked against
+        the partition's producer state (storage/producers.py): a retried batch is not
+        written again and answers with its first offsets; an out-of-order sequence or a
+        stale epoch raises."""
 
     @abc.abstractmethod
-    async def read(self, tp: TopicPartition, offset: int, max_bytes: int) -> ReadResult:
-        """Whole batches from the one holding `offset`, at least one, about `max_bytes`."""
+    async def write_marker(
+        self,
+        tp: TopicPartition,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+        coordinator_epoch: int = 0,
+        *,
+        durable: bool = True,
+    ) -> AppendResult:
+        """Append a transaction marker (the coordinator's, never a client's): the
+        producer's open transaction in `tp` ends, committed or aborted.
+        InvalidProducerEpochError if `producer_epoch` is older than the producer's."""
 
     @abc.abstractmethod
-    async def list_offset(self, tp: TopicPartition, timestamp: int) -> OffsetAndTimestamp:
-        """Earliest (-2), latest (-1), max-timestamp (-3) or first offset at/after a time."""
+    async def read(
+        self, tp: TopicPartition, offset: int, max_bytes: int, *, committed: bool = False
+    ) -> ReadResult:
+        """Whole batches from the one holding `offset`, at least one, about `max_bytes`;
+        `committed` (read_committed) stops at the last stable offset."""
+
+    @abc.abstractmethod
+    async def list_offset(
+        self, tp: TopicPartition, timestamp: int, *, committed: bool = False
+    ) -> OffsetAndTimestamp:
+        """Earliest (-2), latest (-1; the last stable offset when `committed`),
+        max-timestamp (-3) or first offset at/after a time."""
 
     @abc.abstractmethod
     async def delete_records(self, tp: TopicPartition, before_offset: int) -> int:
         """Advance the log start offset to `before_offset` (-1: the end); return it."""
+
+    @abc.abstractmethod
+    async def expire_producers(self, expiration_ms: int) -> None:
+        """Forget idempotent producers idle for `expiration_ms` (not in a transaction)."""
 
     @abc.abstractmethod
     async def run_maintenance(self) -> None:

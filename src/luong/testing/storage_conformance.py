@@ -25,14 +25,17 @@ from luong.errors import (
     CorruptRecordError,
     InvalidConfigError,
     InvalidPartitionsError,
+    InvalidProducerEpochError,
     InvalidRecordError,
     InvalidTopicError,
+    InvalidTxnStateError,
     MessageTooLargeError,
     OffsetOutOfRangeError,
+    OutOfOrderSequenceError,
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
 )
-from luong.protocol.records import Record, build_batch, decode_batches
+from luong.protocol.records import Record, build_batch, build_marker, decode_batches
 from luong.storage.api import Storage
 from luong.testing.records import make_batch
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, TopicPartition
@@ -376,6 +379,125 @@ class StorageConformance:
             await s.append(TP, make_batch([b"v"], keys=[None]))
         assert (await s.list_offset(TP, LATEST_TIMESTAMP)).offset == 0
 
+    # -- idempotent producers --------------------------------------------------------
+
+    @scenario
+    async def test_a_retried_batch_is_not_written_twice(
+        self, s: Storage, clock: ManualClock
+    ) -> None:
+        await s.create_topic("t", 1)
+        first = make_batch([b"a", b"b", b"c"], producer=(7, 0, 0))
+        assert (await s.append(TP, first)).base_offset == 0
+        retried = await s.append(TP, first)
+        assert (retried.base_offset, retried.last_offset) == (0, 2)
+        assert (await s.append(TP, make_batch([b"d"], producer=(7, 0, 3)))).base_offset == 3
+        assert (await s.append(TP, first)).base_offset == 0  # still among the last five
+        plain = make_batch([b"x"])
+        assert [(await s.append(TP, plain)).base_offset for _ in range(2)] == [4, 5]
+        assert [v for _, _, v in await values_from(s)] == [b"a", b"b", b"c", b"d", b"x", b"x"]
+
+    @scenario
+    async def test_only_the_last_five_batches_are_remembered(
+        self, s: Storage, clock: ManualClock
+    ) -> None:
+        await s.create_topic("t", 1)
+        batches = [make_batch([b"%d" % i], producer=(7, 0, i)) for i in range(6)]
+        for batch in batches:
+            await s.append(TP, batch)
+        assert (await s.append(TP, batches[1])).base_offset == 1
+        with pytest.raises(OutOfOrderSequenceError):
+            await s.append(TP, batches[0])  # fell out of the window: a sequence gap
+        assert (await s.list_offset(TP, LATEST_TIMESTAMP)).offset == 6
+
+    @scenario
+    async def test_sequence_and_epoch_rules(self, s: Storage, clock: ManualClock) -> None:
+        await s.create_topic("t", 1)
+        await s.append(TP, make_batch([b"a"], producer=(7, 1, 0)))
+        with pytest.raises(OutOfOrderSequenceError):
+            await s.append(TP, make_batch([b"gap"], producer=(7, 1, 2)))
+        with pytest.raises(InvalidProducerEpochError):
+            await s.append(TP, make_batch([b"old"], producer=(7, 0, 1)))
+        with pytest.raises(OutOfOrderSequenceError):
+            await s.append(TP, make_batch([b"new epoch"], producer=(7, 2, 5)))
+        assert (await s.append(TP, make_batch([b"b"], producer=(7, 2, 0)))).base_offset == 1
+        # a producer this partition has no state for may start anywhere (as Kafka)
+        assert (await s.append(TP, make_batch([b"c"], producer=(8, 0, 41)))).base_offset == 2
+        assert [v for _, _, v in await values_from(s)] == [b"a", b"b", b"c"]
+
+    @scenario
+    async def test_a_request_with_a_bad_batch_appends_none(
+        self, s: Storage, clock: ManualClock
+    ) -> None:
+        await s.create_topic("t", 1)
+        good = make_batch([b"a"], producer=(7, 0, 0))
+        gap = make_batch([b"b"], producer=(7, 0, 5))
+        with pytest.raises(OutOfOrderSequenceError):
+            await s.append(TP, good + gap)
+        assert (await s.list_offset(TP, LATEST_TIMESTAMP)).offset == 0
+        both = good + make_batch([b"b"], producer=(7, 0, 1))
+        assert (await s.append(TP, both)).last_offset == 1
+
+    @scenario
+    async def test_idle_producers_expire(self, s: Storage, clock: ManualClock) -> None:
+        await s.create_topic("t", 1)
+        batch = make_batch([b"a"], producer=(7, 0, 0))
+        await s.append(TP, batch)
+        clock.advance(5_000)
+        await s.expire_producers(10_000)
+        assert (await s.append(TP, batch)).base_offset == 0  # remembered
+        clock.advance(10_000)
+        await s.expire_producers(10_000)
+        assert (await s.append(TP, batch)).base_offset == 1  # forgotten: written again
+
+    # -- transactions ----------------------------------------------------------------
+
+    @scenario
+    async def test_read_committed_stops_at_open_transactions(
+        self, s: Storage, clock: ManualClock
+    ) -> None:
+        await s.create_topic("t", 1)
+        await s.append(TP, make_batch([b"t1", b"t2"], producer=(7, 0, 0), transactional=True))
+        await s.append(TP, make_batch([b"plain"]))
+        committed = await s.read(TP, 0, 1 << 20, committed=True)
+        assert (committed.regions, committed.last_stable_offset) == ([], 0)
+        assert (await s.list_offset(TP, LATEST_TIMESTAMP, committed=True)).offset == 0
+        everything = await s.read(TP, 0, 1 << 20)
+        assert len(decode_batches(everything.read())) == 2
+        assert everything.last_stable_offset == 0
+        marker = await s.write_marker(TP, 7, 0, commit=True, coordinator_epoch=4)
+        assert marker.base_offset == 3
+        committed = await s.read(TP, 0, 1 << 20, committed=True)
+        assert committed.last_stable_offset == 4 and committed.aborted == []
+        batches = decode_batches(committed.read())
+        assert [b.header.is_control for b in batches] == [False, False, True]
+
+    @scenario
+    async def test_aborted_transactions_are_listed_for_read_committed(
+        self, s: Storage, clock: ManualClock
+    ) -> None:
+        await s.create_topic("t", 1)
+        await s.append(TP, make_batch([b"a"], producer=(8, 0, 0), transactional=True))
+        await s.append(TP, make_batch([b"b"], producer=(9, 0, 0), transactional=True))
+        await s.write_marker(TP, 8, 0, commit=False)  # offset 2
+        assert (await s.read(TP, 0, 1 << 20, committed=True)).last_stable_offset == 1
+        await s.write_marker(TP, 9, 0, commit=True)  # offset 3
+        result = await s.read(TP, 0, 1 << 20, committed=True)
+        assert [tuple(t) for t in result.aborted] == [(8, 0, 2)]
+        assert (await s.read(TP, 3, 1 << 20, committed=True)).aborted == []
+
+    @scenario
+    async def test_markers_fence_older_epochs(self, s: Storage, clock: ManualClock) -> None:
+        await s.create_topic("t", 1)
+        await s.append(TP, make_batch([b"a"], producer=(8, 1, 0), transactional=True))
+        with pytest.raises(InvalidProducerEpochError):
+            await s.write_marker(TP, 8, 0, commit=True)
+        await s.write_marker(TP, 8, 2, commit=False)  # the coordinator aborts, epoch bumped
+        with pytest.raises(InvalidProducerEpochError):
+            await s.append(TP, make_batch([b"zombie"], producer=(8, 1, 1), transactional=True))
+        with pytest.raises(InvalidTxnStateError):
+            marker = build_marker(8, 2, True, 0, 0)
+            await s.append(TP, marker)  # a client's control batch
+
 
 class PersistentStorageConformance(StorageConformance):
     """Scenarios for engines whose data survives close and reopen."""
@@ -397,6 +519,33 @@ class PersistentStorageConformance(StorageConformance):
         assert (await s.list_offset(TP, EARLIEST_TIMESTAMP)).offset == 2
         assert (await s.append(TP, make_batch([b"5"]))).base_offset == 5
         assert await values_from(s, TopicPartition("t", 1)) == [(0, b"k0", b"p1")]
+
+    @scenario
+    async def test_producer_state_survives_reopen(self, s: Storage, clock: ManualClock) -> None:
+        await s.create_topic("t", 1, SMALL_SEGMENTS)
+        for i in range(3):
+            await s.append(TP, make_batch([b"%d" % i], producer=(7, 0, i)))
+        s = await self.reopen(s)
+        assert (await s.append(TP, make_batch([b"2"], producer=(7, 0, 2)))).base_offset == 2
+        with pytest.raises(OutOfOrderSequenceError):
+            await s.append(TP, make_batch([b"gap"], producer=(7, 0, 9)))
+        await s.append(TP, make_batch([b"3"], producer=(7, 0, 3)))
+        s = await self.reopen(s)
+        assert (await s.append(TP, make_batch([b"3"], producer=(7, 0, 3)))).base_offset == 3
+        assert (await s.list_offset(TP, LATEST_TIMESTAMP)).offset == 4
+
+    @scenario
+    async def test_transactions_survive_reopen(self, s: Storage, clock: ManualClock) -> None:
+        await s.create_topic("t", 1, SMALL_SEGMENTS)
+        await s.append(TP, make_batch([b"a"], producer=(8, 0, 0), transactional=True))
+        await s.write_marker(TP, 8, 0, commit=False)
+        await s.append(TP, make_batch([b"b"], producer=(9, 0, 0), transactional=True))
+        s = await self.reopen(s)
+        result = await s.read(TP, 0, 1 << 20, committed=True)
+        assert result.last_stable_offset == 2
+        assert [tuple(t) for t in result.aborted] == [(8, 0, 1)]
+        await s.write_marker(TP, 9, 0, commit=True)
+        assert (await s.read(TP, 0, 1 << 20, committed=True)).last_stable_offset == 4
 
     @scenario
     async def test_reopen_after_compaction(self, s: Storage, clock: ManualClock) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "Record",
     "RecordBatch",
     "build_batch",
+    "build_marker",
     "control_type",
     "decode_batch",
     "decode_batches",
@@ -218,6 +219,22 @@ def build_batch(
         records[-1].offset if last_offset is None else last_offset,
     )
     return _assemble(records, compression, fields)
+
+
+def build_marker(
+    producer_id: int, producer_epoch: int, commit: bool, coordinator_epoch: int, timestamp: int
+) -> bytes:
+    """A transaction marker: a control batch whose one record has key (version 0,
+    type 1 commit / 0 abort) and value (version 0, coordinator_epoch int32)."""
+    key = struct.pack(">hh", 0, ControlType.COMMIT if commit else ControlType.ABORT)
+    value = struct.pack(">hi", 0, coordinator_epoch)
+    return build_batch(
+        [Record(0, timestamp, key, value)],
+        control=True,
+        transactional=True,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+    )
 
 
 def _assemble(records: Sequence[Record], compression: Compression, fields: _BatchFields) -> bytes:

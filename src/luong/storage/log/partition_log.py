@@ -26,6 +26,7 @@ from luong.storage.api import AppendResult, FileRegion, OffsetAndTimestamp, Read
 from luong.storage.common import check_fetch_offset, first_record_at_or_after, max_timestamp_record
 from luong.storage.log.files import read_offset_file
 from luong.storage.log.segment import LogSegment
+from luong.storage.producers import ProducerStateTable
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP
 
 __all__ = ["FlushSnapshot", "PartitionLog", "RecoveryPoint"]
@@ -80,6 +81,7 @@ class PartitionLog:
         self.first_dirty_offset = read_offset_file(
             os.path.join(directory, CLEANER_OFFSET_FILE), self.log_start_offset
         )
+        self.producers = ProducerStateTable()  # rebuilt by the storage after loading
 
     @property
     def active(self) -> LogSegment:
@@ -202,8 +204,10 @@ class PartitionLog:
         i = bisect.bisect_right(self.segments, offset, key=lambda s: s.base_offset)
         return max(i - 1, 0)
 
-    def read(self, offset: int, max_bytes: int) -> ReadResult:
-        """Whole batches from the one holding `offset`, at least one, about `max_bytes`."""
+    def read(self, offset: int, max_bytes: int, max_offset: int | None = None) -> ReadResult:
+        """Whole batches from the one holding `offset`, at least one, about `max_bytes`;
+        none starting at or past `max_offset` (a batch boundary, such as the last
+        stable offset)."""
         check_fetch_offset(offset, self.log_start_offset, self.log_end_offset)
         regions: list[FileRegion] = []
         remaining = max_bytes
@@ -214,6 +218,10 @@ class PartitionLog:
             if regions and segment.read_header(start).size > remaining:
                 break
             end = segment.end_of_read(start, max(remaining, 0))
+            if max_offset is not None and max_offset < segment.next_offset:
+                end = min(end, segment.position_of(max_offset))
+            if end <= start:
+                break
             regions.append(FileRegion(segment.fd, start, end - start))
             remaining -= end - start
             if remaining <= 0 or end < segment.size:
@@ -271,6 +279,7 @@ class PartitionLog:
         `log_start_path` first); return the segments now wholly before it."""
         check_fetch_offset(before_offset, self.log_start_offset, self.log_end_offset)
         self.log_start_offset = before_offset
+        self.producers.truncate_before(before_offset)
         return self._drop_segments_before(before_offset)
 
     def _drop_segments_before(self, offset: int) -> list[LogSegment]:
@@ -294,6 +303,7 @@ class PartitionLog:
             self.roll(now_ms)  # Kafka too rolls an expired active segment to delete it
         new_start = self.segments[expired].base_offset
         self.log_start_offset = max(self.log_start_offset, new_start)
+        self.producers.truncate_before(self.log_start_offset)
         return self._drop_segments_before(new_start)
 
     def _expired(self, index: int, now_ms: int) -> bool:

@@ -4,7 +4,8 @@ Data directory layout (see docs/formats.md):
 
     .lock                               held (flock) while a storage has it open
     .clean-shutdown                     written by close, removed by open
-    recovery-point-offset-checkpoint    JSON: per partition, its durable RecoveryPoint
+    recovery-point-offset-checkpoint    JSON: per partition, its durable RecoveryPoint and
+                                        its producer state snapshot
     topics/<topic>.json                 {"name", "topic_id", "partitions", "configs"}
     <topic>-<partition>/                a PartitionLog's directory
 
@@ -23,12 +24,14 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
+from typing import Any
 
 from luong.clock import Clock, SystemClock
 from luong.config import FlushPolicy, TopicConfig
 from luong.errors import (
     KafkaStorageError,
 )
+from luong.protocol.records import build_marker
 from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
 from luong.storage.common import (
     check_delete_records_offset,
@@ -42,8 +45,9 @@ from luong.storage.log.files import fsync_directory, write_atomically
 from luong.storage.log.flusher import Flusher
 from luong.storage.log.loader import load_partition
 from luong.storage.log.partition_log import PartitionLog, RecoveryPoint
+from luong.storage.log.producer_state import rebuild_producer_state, snapshot_producer_state
 from luong.storage.log.segment import LogSegment
-from luong.types import TopicPartition
+from luong.types import LATEST_TIMESTAMP, TopicPartition
 
 __all__ = ["LogStorage"]
 
@@ -93,19 +97,23 @@ class LogStorage(Storage):
     def _load(self) -> None:
         marker = os.path.join(self.path, CLEAN_SHUTDOWN_FILE)
         clean = os.path.exists(marker)
-        points = self._read_checkpoint()
+        points, snapshots = self._read_checkpoint()
         for info in self._read_topic_files():
             self._topics[info.name] = info
             for partition in range(info.partitions):
                 tp = TopicPartition(info.name, partition)
                 topic_id, point = points.get(str(tp), ("", None))
-                self._logs[tp] = load_partition(
+                ours = topic_id == str(info.topic_id)  # not a namesake's
+                log = load_partition(
                     self._partition_dir(tp),
                     info.config,
                     self._clock.time_ms(),
-                    point if topic_id == str(info.topic_id) else None,  # not a namesake's
+                    point if ours else None,
                     clean=clean,
                 )
+                snapshot = snapshots.get(str(tp)) if ours else None
+                rebuild_producer_state(log, snapshot, self._clock.time_ms())
+                self._logs[tp] = log
         self._remove_leftovers()
         if clean:
             os.unlink(marker)
@@ -129,17 +137,22 @@ class LogStorage(Storage):
             )
         return infos
 
-    def _read_checkpoint(self) -> dict[str, tuple[str, RecoveryPoint]]:
-        """Partition name → (topic id, recovery point); empty if unreadable."""
+    def _read_checkpoint(
+        self,
+    ) -> tuple[dict[str, tuple[str, RecoveryPoint]], dict[str, dict[str, Any]]]:
+        """Partition name → (topic id, recovery point), and partition name → producer
+        state snapshot (of the same topic id); both empty if unreadable."""
         try:
             with open(os.path.join(self.path, CHECKPOINT_FILE), encoding="utf-8") as file:
-                entries = json.load(file)["partitions"]
-            return {
+                content = json.load(file)
+            points = {
                 name: (entry.pop("topic_id"), RecoveryPoint(**entry))
-                for name, entry in entries.items()
+                for name, entry in content["partitions"].items()
             }
+            snapshots = content.get("producers", {})
+            return points, {n: s for n, s in snapshots.items() if n in points}
         except (FileNotFoundError, ValueError, KeyError, TypeError):
-            return {}
+            return {}, {}
 
     def _remove_leftovers(self) -> None:
         """Partition directories of deleted or half-created topics go."""
@@ -251,12 +264,45 @@ class LogStorage(Storage):
     ) -> AppendResult:
         log = self._log(tp)
         batches = validate_batches(records, log.config)
+        duplicate = log.producers.check(batches)
+        if duplicate is not None:
+            if durable and log.config.flush_policy is not FlushPolicy.OS:
+                await self._flusher.group_flush(log)  # the original may still be in flight
+            return AppendResult(*duplicate, -1, log.log_start_offset)
+        return await self._write(tp, log, batches, len(records), durable)
+
+    async def write_marker(
+        self,
+        tp: TopicPartition,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+        coordinator_epoch: int = 0,
+        *,
+        durable: bool = True,
+    ) -> AppendResult:
+        log = self._log(tp)
+        log.producers.check_marker(producer_id, producer_epoch)
+        now = self._clock.time_ms()
+        marker = build_marker(producer_id, producer_epoch, commit, coordinator_epoch, now)
+        return await self._write(tp, log, [memoryview(marker)], len(marker), durable)
+
+    async def _write(
+        self,
+        tp: TopicPartition,
+        log: PartitionLog,
+        batches: list[memoryview],
+        size: int,
+        durable: bool,
+    ) -> AppendResult:
         segments_before = len(log.segments)
+        now = self._clock.time_ms()
         try:
-            result = log.append(batches, self._clock.time_ms())
+            result = log.append(batches, now)
         except OSError as error:
             raise KafkaStorageError(f"cannot append to {tp}: {error}") from error
-        self._count_towards_checkpoint(len(records))
+        log.producers.record(batches, result.base_offset, now)
+        self._count_towards_checkpoint(size)
         self._appended(tp)
         policy = log.config.flush_policy
         if durable and policy is FlushPolicy.GROUP:
@@ -267,11 +313,24 @@ class LogStorage(Storage):
             self._flusher.schedule(log)  # a sealed segment is flushed in the background
         return result
 
-    async def read(self, tp: TopicPartition, offset: int, max_bytes: int) -> ReadResult:
-        return self._log(tp).read(offset, max_bytes)
+    async def read(
+        self, tp: TopicPartition, offset: int, max_bytes: int, *, committed: bool = False
+    ) -> ReadResult:
+        log = self._log(tp)
+        stable = log.producers.last_stable_offset(log.log_end_offset)
+        if not committed:
+            return replace(log.read(offset, max_bytes), last_stable_offset=stable)
+        result = log.read(offset, max_bytes, max_offset=stable)
+        aborted = log.producers.aborted_between(offset, stable)
+        return replace(result, last_stable_offset=stable, aborted=aborted)
 
-    async def list_offset(self, tp: TopicPartition, timestamp: int) -> OffsetAndTimestamp:
-        return self._log(tp).list_offset(timestamp)
+    async def list_offset(
+        self, tp: TopicPartition, timestamp: int, *, committed: bool = False
+    ) -> OffsetAndTimestamp:
+        log = self._log(tp)
+        if committed and timestamp == LATEST_TIMESTAMP:
+            return OffsetAndTimestamp(log.producers.last_stable_offset(log.log_end_offset), -1)
+        return log.list_offset(timestamp)
 
     async def delete_records(self, tp: TopicPartition, before_offset: int) -> int:
         async with self._metadata_lock:
@@ -285,6 +344,11 @@ class LogStorage(Storage):
         return log.log_start_offset
 
     # -- maintenance -----------------------------------------------------------------
+
+    async def expire_producers(self, expiration_ms: int) -> None:
+        now = self._clock.time_ms()
+        for log in self._logs.values():
+            log.producers.expire(now, expiration_ms)
 
     async def run_maintenance(self) -> None:
         self._check_open()
@@ -392,6 +456,15 @@ class LogStorage(Storage):
 
     async def _checkpoint(self) -> None:
         logs = dict(self._logs)
+        # producer state as of each log end, made durable by a flush before it is written
+        snapshots = {
+            str(tp): snapshot_producer_state(log)
+            for tp, log in logs.items()
+            if tp.topic in self._topics
+        }
+        await asyncio.gather(
+            *(self._flusher.group_flush(log) for log in logs.values() if log.has_unflushed())
+        )
         points = {
             str(tp): {
                 **asdict(log.recovery_point),
@@ -401,16 +474,15 @@ class LogStorage(Storage):
             if tp.topic in self._topics
         }
         actives = [log.segment_at(log.recovery_point.segment_base) for log in logs.values()]
-        await self._flusher.run_in_thread(self._write_checkpoint, points, actives)
+        content = {"version": 1, "partitions": points, "producers": snapshots}
+        await self._flusher.run_in_thread(self._write_checkpoint, content, actives)
         self._last_checkpoint_ms = self._clock.time_ms()
 
-    def _write_checkpoint(
-        self, points: dict[str, dict[str, object]], segments: list[LogSegment | None]
-    ) -> None:
+    def _write_checkpoint(self, content: dict[str, Any], segments: list[LogSegment | None]) -> None:
         for segment in segments:
             if segment is not None:
                 segment.flush_indexes()
-        text = json.dumps({"version": 1, "partitions": points})
+        text = json.dumps(content)
         write_atomically(os.path.join(self.path, CHECKPOINT_FILE), text)
 
     async def close(self) -> None:

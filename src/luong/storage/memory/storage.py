@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from luong.clock import Clock, SystemClock
 from luong.config import TopicConfig
 from luong.errors import KafkaStorageError
-from luong.protocol.records import BatchHeader, stamp_header
+from luong.protocol.records import BatchHeader, build_marker, stamp_header
 from luong.storage.api import (
     AppendResult,
     MemoryRegion,
@@ -33,6 +33,7 @@ from luong.storage.common import (
     validate_batches,
 )
 from luong.storage.compaction import OffsetMap, compact_batch
+from luong.storage.producers import ProducerStateTable
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, TopicPartition
 
 __all__ = ["MemoryStorage"]
@@ -54,6 +55,7 @@ class _Partition:
     log_start_offset: int = 0
     log_end_offset: int = 0
     first_dirty_offset: int = 0
+    producers: ProducerStateTable = field(default_factory=ProducerStateTable)
 
     def first_index(self, offset: int) -> int:
         """Index of the first batch whose last offset is ≥ `offset`."""
@@ -119,6 +121,31 @@ class MemoryStorage(Storage):
     ) -> AppendResult:
         info, log = self._partition(tp)
         batches = validate_batches(records, info.config)
+        duplicate = log.producers.check(batches)
+        if duplicate is not None:
+            return AppendResult(*duplicate, -1, log.log_start_offset)
+        return self._write(tp, info, log, batches)
+
+    async def write_marker(
+        self,
+        tp: TopicPartition,
+        producer_id: int,
+        producer_epoch: int,
+        commit: bool,
+        coordinator_epoch: int = 0,
+        *,
+        durable: bool = True,
+    ) -> AppendResult:
+        info, log = self._partition(tp)
+        log.producers.check_marker(producer_id, producer_epoch)
+        marker = build_marker(
+            producer_id, producer_epoch, commit, coordinator_epoch, self._clock.time_ms()
+        )
+        return self._write(tp, info, log, [memoryview(marker)])
+
+    def _write(
+        self, tp: TopicPartition, info: TopicInfo, log: _Partition, batches: list[memoryview]
+    ) -> AppendResult:
         now = self._clock.time_ms()
         append_time = now if info.config.log_append_time else None
         base_offset = log.log_end_offset
@@ -130,29 +157,40 @@ class MemoryStorage(Storage):
             last = offset + header.last_offset_delta
             log.batches.append(_StoredBatch(offset, last, max_ts, data))
             log.log_end_offset = offset + header.last_offset_delta + 1
+        log.producers.record(batches, base_offset, now)
         self._appended(tp)
         return AppendResult(
             base_offset, log.log_end_offset - 1, now if append_time else -1, log.log_start_offset
         )
 
-    async def read(self, tp: TopicPartition, offset: int, max_bytes: int) -> ReadResult:
+    async def read(
+        self, tp: TopicPartition, offset: int, max_bytes: int, *, committed: bool = False
+    ) -> ReadResult:
         _, log = self._partition(tp)
         check_fetch_offset(offset, log.log_start_offset, log.log_end_offset)
+        stable = log.producers.last_stable_offset(log.log_end_offset)
+        limit = stable if committed else log.log_end_offset
         regions: list[MemoryRegion] = []
         size = 0
         for batch in log.batches[log.first_index(offset) :]:
-            if regions and size + len(batch.data) > max_bytes:
+            if batch.base_offset >= limit or (regions and size + len(batch.data) > max_bytes):
                 break
             regions.append(MemoryRegion(batch.data))
             size += len(batch.data)
-        return ReadResult(regions, log.log_end_offset, log.log_start_offset)
+        aborted = log.producers.aborted_between(offset, stable) if committed else ()
+        return ReadResult(regions, log.log_end_offset, log.log_start_offset, stable, aborted)
 
-    async def list_offset(self, tp: TopicPartition, timestamp: int) -> OffsetAndTimestamp:
+    async def list_offset(
+        self, tp: TopicPartition, timestamp: int, *, committed: bool = False
+    ) -> OffsetAndTimestamp:
         _, log = self._partition(tp)
         if timestamp == EARLIEST_TIMESTAMP:
             return OffsetAndTimestamp(log.log_start_offset, -1)
         if timestamp == LATEST_TIMESTAMP:
-            return OffsetAndTimestamp(log.log_end_offset, -1)
+            end = log.log_end_offset
+            return OffsetAndTimestamp(
+                log.producers.last_stable_offset(end) if committed else end, -1
+            )
         live = log.batches[log.first_index(log.log_start_offset) :]
         if timestamp == MAX_TIMESTAMP:
             if not live:
@@ -171,7 +209,13 @@ class MemoryStorage(Storage):
             return log.log_start_offset
         log.log_start_offset = target
         del log.batches[: log.first_index(target)]
+        log.producers.truncate_before(target)
         return target
+
+    async def expire_producers(self, expiration_ms: int) -> None:
+        now = self._clock.time_ms()
+        for log in self._partitions.values():
+            log.producers.expire(now, expiration_ms)
 
     async def run_maintenance(self) -> None:
         self._check_open()
@@ -187,6 +231,7 @@ class MemoryStorage(Storage):
         while log.batches and self._expired(log, config, now):
             dropped = log.batches.pop(0)
             log.log_start_offset = max(log.log_start_offset, dropped.last_offset + 1)
+        log.producers.truncate_before(log.log_start_offset)
 
     @staticmethod
     def _expired(log: _Partition, config: TopicConfig, now: int) -> bool:
