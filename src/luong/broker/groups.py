@@ -24,6 +24,7 @@ from luong.clock import Clock
 from luong.coordinator.group_records import decode_group_key
 from luong.coordinator.groups import (
     COORDINATOR_NOT_AVAILABLE,
+    REBALANCE_IN_PROGRESS,
     GroupCoordinator,
     GroupState,
     JoinReply,
@@ -156,7 +157,9 @@ class GroupService:
         key = (kind, group_id, member_id)
         previous = self._waiting.pop(key, None)
         if previous is not None and not previous.done():
-            previous.cancel()  # the same member asked again: the newer request answers
+            # the same member asked again (a retry on a new connection): the newer request
+            # waits, the older one is answered so its connection is not left hanging
+            previous.set_result(_superseded(kind, group_id, member_id))
         self._waiting[key] = waiter
         try:
             return await waiter
@@ -169,6 +172,12 @@ class GroupService:
             waiter = self._waiting.pop((_kind(reply), reply.group_id, reply.member_id), None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(reply)
+
+
+def _superseded(kind: str, group_id: str, member_id: str) -> Reply:
+    if kind == "join":
+        return JoinReply(group_id, member_id, REBALANCE_IN_PROGRESS)
+    return SyncReply(group_id, member_id, REBALANCE_IN_PROGRESS)
 
 
 def _withdrawn(reply: Reply) -> Reply:

@@ -165,3 +165,26 @@ def test_records_are_written_before_the_replies_are_sent() -> None:
     rebuilt = GroupCoordinator()
     rebuilt.replay(written[0], 0)
     assert rebuilt.groups["g"].members["a"].assignment == b"p0"
+
+
+def test_a_repeated_join_answers_the_earlier_one_instead_of_leaving_it_hanging() -> None:
+    async def persist(records: list[Record]) -> None:
+        pass
+
+    async def scenario() -> tuple[JoinReply, bool]:
+        service = GroupService(GroupCoordinator(initial_delay_ms=3_000), ManualClock(0), persist)
+        known = await service.join(replace(join_request(""), require_known_member_id=True))
+        assert known.error_code == 79  # MEMBER_ID_REQUIRED: the id to join with
+        again = replace(join_request(""), member_id=known.member_id)
+        first = asyncio.ensure_future(service.join(again))
+        await asyncio.sleep(0)  # the join waits for the initial delay
+        second = asyncio.ensure_future(service.join(again))
+        await asyncio.sleep(0)
+        answered = await asyncio.wait_for(first, 1)
+        waiting = not second.done()
+        second.cancel()
+        return answered, waiting
+
+    answered, waiting = asyncio.run(scenario())
+    assert answered.error_code == 27  # REBALANCE_IN_PROGRESS: the client joins again
+    assert waiting
