@@ -158,9 +158,6 @@ FILES=("$P" "$C" "$A")
 # luong bug must NOT be listed here: it stays selected and fails the run.
 # (pytest matches node-id prefixes: one entry covers every parametrisation.)
 DESELECT=(
-    # -- producer
-    "$P::test_transactional_producer_messages"   # transactions (read_committed): issue 5
-    "$P::test_transactional_producer_offsets"    # transactions + TxnOffsetCommit to a group: issues 5, 4
     # -- admin
     "$A::test_create_describe_delete_acls"       # ACLs (Create/Describe/DeleteAcls): not planned yet
     "$A::test_elect_leaders"                     # ElectLeaders: single node, not planned yet

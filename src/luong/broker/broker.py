@@ -20,9 +20,11 @@ from luong.broker.handlers import HANDLERS
 from luong.broker.handlers.base import INTERNAL_TOPICS
 from luong.broker.offsets import OffsetService
 from luong.broker.purgatory import FetchPurgatory
+from luong.broker.transactions import TransactionService
 from luong.clock import Clock
 from luong.config import BrokerConfig
 from luong.coordinator.groups import GroupCoordinator
+from luong.coordinator.transactions import TransactionCoordinator
 from luong.errors import (
     InvalidTopicError,
     LuongError,
@@ -69,31 +71,46 @@ class Broker:
         self.purgatory = FetchPurgatory()
         storage.add_append_listener(self.purgatory.notify)
         self.specs = load_specs({key: handler.accepted for key, handler in HANDLERS.items()})
-        self._next_producer_id = clock.time_ms()  # above every id handed out before a restart
         retention_ms = int(config["offsets.retention.minutes"]) * 60_000
         self.offsets = OffsetService(storage, clock, retention_ms)
         delay_ms = int(config["group.initial.rebalance.delay.ms"])
         max_size = int(config["group.max.size"])
         coordinator = GroupCoordinator(delay_ms, max_size)
         self.groups = GroupService(coordinator, clock, self.offsets.append_records)
-        self._clock = clock
+        transactions = TransactionCoordinator(
+            int(config["transaction.max.timeout.ms"]),
+            int(config["transactional.id.expiration.ms"]),
+        )
+        self.transactions = TransactionService(
+            storage,
+            self.offsets,
+            transactions,
+            clock,
+            int(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"]),
+        )
+        self.clock = clock
 
     async def start(self) -> None:
-        """Rebuild the internal state (committed offsets, groups) and start the group clock."""
+        """Rebuild the internal state (committed offsets, groups, transactions) and start
+        the coordinators' clocks."""
         await self.offsets.start(
-            lambda records: self.groups.coordinator.replay(records, self._clock.time_ms())
+            lambda records: self.groups.coordinator.replay(records, self.clock.time_ms())
         )
         self.groups.start()
+        await self.transactions.start()
 
     async def stop(self) -> None:
+        await self.transactions.stop()
         await self.groups.stop()
 
     async def run_maintenance(self) -> None:
-        """Periodic work of the coordinator: expire idle groups' offsets, then forget
-        Empty groups left without any."""
+        """Periodic work of the coordinators: expire idle groups' offsets, then forget
+        Empty groups left without any; forget idle producers and transactional ids."""
         active = [g for g, group in self.groups.coordinator.groups.items() if group.members]
         await self.offsets.expire(active)
         await self.groups.remove_expired(self.offsets.store.groups())
+        await self.storage.expire_producers(int(self.config["producer.id.expiration.ms"]))
+        await self.transactions.expire()
 
     # -- requests --------------------------------------------------------------------
 
@@ -151,10 +168,6 @@ class Broker:
         )
 
     # -- services --------------------------------------------------------------------
-
-    def allocate_producer_id(self) -> int:
-        self._next_producer_id += 1
-        return self._next_producer_id
 
     async def find_or_create_topic(self, name: str, *, auto_create: bool) -> TopicInfo:
         """The topic, created with `num.partitions` if allowed and missing."""

@@ -18,7 +18,7 @@ from luong.protocol.records import Record, build_batch, decode_batches
 from luong.storage import Storage
 from luong.types import LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["OFFSETS_TOPIC", "OffsetService"]
+__all__ = ["OFFSETS_TOPIC", "OFFSETS_TP", "OffsetService"]
 
 OFFSETS_TOPIC = "__consumer_offsets"
 OFFSETS_TP = TopicPartition(OFFSETS_TOPIC, 0)
@@ -46,8 +46,9 @@ class OffsetService:
             result = await self.storage.read(OFFSETS_TP, offset, REPLAY_READ_BYTES)
             batches = decode_batches(result.read())
             for batch in batches:
-                self.store.apply(batch.records)
-                replay(batch.records)
+                self.store.apply_batch(batch)
+                if not batch.header.is_transactional:
+                    replay(batch.records)
             offset = batches[-1].header.last_offset + 1
 
     async def commit(
@@ -59,6 +60,28 @@ class OffsetService:
             records, errors = self.store.commit(requests, now, membership_error)
             await self._write(records)
         return errors
+
+    async def commit_in_transaction(
+        self, requests: Sequence[CommitRequest], producer_id: int, epoch: int, error: int = 0
+    ) -> list[int]:
+        """TxnOffsetCommit: the offsets are written as the producer's transactional batch
+        and become visible when its transaction commits. Raises the storage's fencing
+        errors (InvalidProducerEpochError) for a stale epoch."""
+        async with self._lock:
+            records, errors = self.store.commit(requests, self._clock.time_ms(), error)
+            if records:
+                batch = build_batch(
+                    records, producer_id=producer_id, producer_epoch=epoch, transactional=True
+                )
+                await self.storage.append(OFFSETS_TP, batch, durable=True)
+                self.store.stage(producer_id, records)
+        return errors
+
+    async def write_marker(self, producer_id: int, epoch: int, commit: bool) -> None:
+        """End a transaction that holds offsets: its marker, then the offsets apply."""
+        async with self._lock:
+            await self.storage.write_marker(OFFSETS_TP, producer_id, epoch, commit)
+            self.store.end_transaction(producer_id, commit)
 
     async def append_records(self, records: list[Record]) -> None:
         """Append other records of the internal topic (group metadata), in call order."""

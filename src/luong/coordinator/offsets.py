@@ -6,6 +6,10 @@ and then `apply`s them, as replay does on start-up, so state changes only by
 records. `expire` returns tombstones for the offsets of groups that have had no
 commit for `offsets.retention.minutes` and no members. Owned by the broker's
 event loop; no I/O and no clock of its own.
+
+Offsets committed in a transaction (TxnOffsetCommit) are written as a transactional
+batch of the producer; they stay pending, invisible to OffsetFetch, until the
+transaction's marker in `__consumer_offsets` commits them (or aborts them).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from luong.coordinator.offset_records import decode_key, decode_value, encode_key, encode_value
-from luong.protocol.records import Record
+from luong.protocol.records import ControlType, Record, RecordBatch, control_type
 
 __all__ = ["MAX_METADATA_BYTES", "OffsetAndMetadata", "OffsetKey", "OffsetStore"]
 
@@ -54,6 +58,38 @@ class OffsetStore:
     def __init__(self) -> None:
         self._offsets: dict[OffsetKey, OffsetAndMetadata] = {}
         self._last_commit_ms: dict[str, int] = {}
+        self._pending: dict[int, list[Record]] = {}  # producer id → its transaction's offsets
+
+    def apply_batch(self, batch: RecordBatch) -> None:
+        """Replay one stored batch: plain records apply now, a transaction's wait for
+        its marker."""
+        header = batch.header
+        if header.is_control:
+            self.end_transaction(header.producer_id, control_type(batch) is ControlType.COMMIT)
+        elif header.is_transactional:
+            self.stage(header.producer_id, batch.records)
+        else:
+            self.apply(batch.records)
+
+    def stage(self, producer_id: int, records: Iterable[Record]) -> None:
+        """Offsets of an open transaction (written, not yet visible)."""
+        self._pending.setdefault(producer_id, []).extend(records)
+
+    def end_transaction(self, producer_id: int, commit: bool) -> None:
+        """The transaction's marker: its offsets become visible, or are dropped."""
+        records = self._pending.pop(producer_id, [])
+        if commit:
+            self.apply(records)
+
+    def pending(self, group: str) -> set[tuple[str, int]]:
+        """Partitions of `group` with offsets waiting in an open transaction."""
+        out = set()
+        for records in self._pending.values():
+            for record in records:
+                _, fields = decode_key(record.key or b"")
+                if fields is not None and fields[0] == group:
+                    out.add((fields[1], fields[2]))
+        return out
 
     def commit(
         self, requests: Sequence[CommitRequest], now_ms: int, membership_error: int = 0

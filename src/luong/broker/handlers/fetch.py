@@ -6,6 +6,8 @@ partition with data always gets at least one batch (KIP-74), later ones get
 nothing once the budget is spent. When less than min_bytes is ready the fetch
 waits in the purgatory until new data arrives or max_wait passes, then reads
 again. No fetch sessions are created (session_id 0): every fetch is a full one.
+isolation_level read_committed (1) stops at the last stable offset and lists the
+aborted transactions in what it returns, so clients drop their records.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from luong.protocol.fetch_response import PartitionFetchData, encode_fetch_respo
 from luong.types import TopicPartition
 
 Wanted = list[tuple[TopicPartition, int, int]]  # (partition, fetch offset, partition max bytes)
+READ_COMMITTED = 1
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    committed = request.isolation_level == READ_COMMITTED
     wanted: Wanted = [
         (TopicPartition(topic.topic, p.partition), p.fetch_offset, p.partition_max_bytes)
         for topic in request.topics
@@ -32,25 +36,24 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait_s
     while True:
-        answers, size, failed = await _read_all(ctx, wanted, request.max_bytes)
+        answers, size, failed = await _read_all(ctx, wanted, request.max_bytes, committed)
         remaining = deadline - loop.time()
         if size >= request.min_bytes or failed or remaining <= 0 or not wanted:
             break
         if not await ctx.broker.purgatory.wait([tp for tp, _, _ in wanted], remaining):
-            answers, size, failed = await _read_all(ctx, wanted, request.max_bytes)
+            answers, size, failed = await _read_all(ctx, wanted, request.max_bytes, committed)
             break
     return encode_fetch_response(ctx.version, ctx.header.correlation_id, _by_topic(wanted, answers))
 
 
 async def _read_all(
-    ctx: RequestContext, wanted: Wanted, max_bytes: int
+    ctx: RequestContext, wanted: Wanted, max_bytes: int, committed: bool
 ) -> tuple[list[PartitionFetchData], int, bool]:
     """Read every partition within the budget: (answers, bytes, any partition failed)."""
     answers, size, failed = [], 0, False
     for tp, offset, partition_max_bytes in wanted:
-        answer = await _read_one(
-            ctx, tp, offset, min(partition_max_bytes, max_bytes - size), first=size == 0
-        )
+        budget = min(partition_max_bytes, max_bytes - size)
+        answer = await _read_one(ctx, tp, offset, budget, first=size == 0, committed=committed)
         failed = failed or answer.error_code != 0
         size += sum(chunk.length for chunk in answer.records)
         answers.append(answer)
@@ -58,21 +61,28 @@ async def _read_all(
 
 
 async def _read_one(
-    ctx: RequestContext, tp: TopicPartition, offset: int, budget: int, *, first: bool
+    ctx: RequestContext,
+    tp: TopicPartition,
+    offset: int,
+    budget: int,
+    *,
+    first: bool,
+    committed: bool,
 ) -> PartitionFetchData:
     storage = ctx.broker.storage
     try:
-        result = await storage.read(tp, offset, max(budget, 0))
+        result = await storage.read(tp, offset, max(budget, 0), committed=committed)
     except LuongError as error:
         return await _failure(ctx, tp, error)
     records = result.regions if first or result.size <= budget else ()
+    aborted = [(t.producer_id, t.first_offset) for t in result.aborted] if committed else None
     return PartitionFetchData(
         tp.partition,
         0,
         result.high_watermark,
-        result.high_watermark,
+        result.last_stable_offset,
         result.log_start_offset,
-        None,
+        aborted,
         records,
     )
 

@@ -1,5 +1,6 @@
 """ListOffsets (key 2), versions 1-8: earliest (-2), latest (-1), max timestamp (-3, v7+)
-or the first offset at or after a timestamp, per partition."""
+or the first offset at or after a timestamp, per partition; latest is the last
+stable offset under isolation_level read_committed (v2+)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,25 @@ from luong.types import TopicPartition
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    committed = getattr(request, "isolation_level", 0) == 1
     topics = []
     for topic in request.topics:
         partitions = [
-            await _partition(ctx, TopicPartition(topic.name, p.partition_index), p.timestamp)
+            await _partition(
+                ctx, TopicPartition(topic.name, p.partition_index), p.timestamp, committed
+            )
             for p in topic.partitions
         ]
         topics.append({"name": topic.name, "partitions": partitions})
     return {"throttle_time": 0, "topics": topics}
 
 
-async def _partition(ctx: RequestContext, tp: TopicPartition, timestamp: int) -> dict[str, Any]:
+async def _partition(
+    ctx: RequestContext, tp: TopicPartition, timestamp: int, committed: bool
+) -> dict[str, Any]:
     answer: dict[str, Any] = {"partition_index": tp.partition, "leader_epoch": 0}
     try:
-        found = await ctx.broker.storage.list_offset(tp, timestamp)
+        found = await ctx.broker.storage.list_offset(tp, timestamp, committed=committed)
     except LuongError as error:
         return {**answer, "error_code": error.error_code, "timestamp": -1, "offset": -1}
     return {**answer, "error_code": 0, "timestamp": found.timestamp, "offset": found.offset}

@@ -5,6 +5,10 @@ Kafka's error; partitions are appended concurrently so that, with acks=all, one
 group-commit fsync covers them all. acks=0 gets no response at all, acks=1
 returns once the batches are written, acks=-1 (all) once the topic's flush
 policy made them durable. Other acks values get INVALID_REQUIRED_ACKS.
+Idempotent producers' retries are answered from the partition's producer state
+(storage/producers.py); transactional batches must go to partitions of the
+producer's open transaction (INVALID_TXN_STATE otherwise, as Kafka's partition
+verification, KIP-890).
 """
 
 from __future__ import annotations
@@ -14,8 +18,15 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
-from luong.errors import InvalidRecordError, InvalidRequiredAcksError, LuongError
+from luong.errors import (
+    InvalidRecordError,
+    InvalidRequiredAcksError,
+    InvalidTxnStateError,
+    LuongError,
+)
 from luong.protocol.produce_response import PartitionProduceResult, encode_produce_response
+from luong.protocol.records import BATCH_HEADER_SIZE
+from luong.storage.producers import batch_info
 from luong.types import TopicPartition
 
 VALID_ACKS = (0, 1, -1)
@@ -52,6 +63,7 @@ async def _append(
     try:
         if records is None:
             raise InvalidRecordError("produce request with null records")
+        _check_transaction(ctx, tp, records)
         result = await ctx.broker.storage.append(tp, records, durable=durable)
     except LuongError as error:
         ctx.broker.log_client_error(ctx, error)
@@ -59,6 +71,20 @@ async def _append(
     return PartitionProduceResult(
         tp.partition, 0, result.base_offset, result.log_append_time_ms, result.log_start_offset
     )
+
+
+def _check_transaction(ctx: RequestContext, tp: TopicPartition, records: bytes) -> None:
+    """A transactional batch must go to a partition of its producer's open transaction
+    (added by AddPartitionsToTxn), or its markers would never be written."""
+    if len(records) < BATCH_HEADER_SIZE:
+        return  # storage refuses it as corrupt
+    info = batch_info(records)
+    if info.transactional and not ctx.broker.transactions.check_produce(
+        info.producer_id, info.epoch, tp
+    ):
+        raise InvalidTxnStateError(
+            f"producer {info.producer_id} epoch {info.epoch} has no open transaction with {tp}"
+        )
 
 
 def _failure(index: int, error: LuongError) -> PartitionProduceResult:

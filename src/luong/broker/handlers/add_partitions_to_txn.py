@@ -1,0 +1,55 @@
+"""AddPartitionsToTxn (key 24), versions 0-3: partitions join the producer's open
+transaction (it starts with the first). All or nothing: an unknown partition gets
+UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED; the
+coordinator's refusal (INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED,
+CONCURRENT_TRANSACTIONS) applies to every partition. The v4+ batched form is the
+brokers' own (KIP-890) and not offered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luong.broker.context import RequestContext
+from luong.broker.handlers.base import INTERNAL_TOPICS, ApiHandler, HandlerResult
+from luong.errors import LuongError
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+OPERATION_NOT_ATTEMPTED = 55
+
+
+async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    topics = ctx.broker.storage.topics()
+    wanted = [(t.name, p) for t in request.v3_and_below_topics for p in t.partitions]
+    unknown = {
+        (name, p)
+        for name, p in wanted
+        if name in INTERNAL_TOPICS or name not in topics or not 0 <= p < topics[name].partitions
+    }
+    if unknown:
+        codes = {
+            tp: UNKNOWN_TOPIC_OR_PARTITION if tp in unknown else OPERATION_NOT_ATTEMPTED
+            for tp in wanted
+        }
+    else:
+        try:
+            code = await ctx.broker.transactions.add_partitions(
+                request.v3_and_below_transactional_id,
+                request.v3_and_below_producer_id,
+                request.v3_and_below_producer_epoch,
+                wanted,
+            )
+        except LuongError as error:
+            code = error.error_code
+        codes = dict.fromkeys(wanted, code)
+    by_topic: dict[str, list[dict[str, int]]] = {}
+    for (name, p), code in codes.items():
+        by_topic.setdefault(name, []).append({"partition_index": p, "partition_error_code": code})
+    return {
+        "throttle_time": 0,
+        "results_by_topic_v3_and_below": [
+            {"name": name, "results_by_partition": results} for name, results in by_topic.items()
+        ],
+    }
+
+
+HANDLER = ApiHandler(24, "AddPartitionsToTxn", 0, 3, handle)
