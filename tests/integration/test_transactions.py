@@ -216,3 +216,70 @@ def test_aiokafka_transactions_use_the_v0_apis(luong: LuongProcess) -> None:
         b"kept-%d" % i for i in range(20)
     )
     assert len(read_all(luong, topic, "read_uncommitted")) == 40
+
+
+def test_produce_refuses_unknown_producers_and_partitions_outside_the_transaction(
+    luong: LuongProcess,
+) -> None:
+    from luong.testing import make_batch
+
+    topic = f"tx-{uuid.uuid4().hex[:6]}"
+    create(luong, topic)
+
+    def produce(batch: bytes) -> int:
+        body = {
+            "transactional_id": None,
+            "acks": -1,
+            "timeout": 5000,
+            "topic_data": [{"name": topic, "partition_data": [{"index": 0, "records": batch}]}],
+        }
+        [answer] = wire.call(0, 9, body).responses
+        return int(answer.partition_responses[0].error_code)
+
+    with WireClient("127.0.0.1", luong.port) as wire:
+        assert produce(make_batch([b"x"], producer=(10**12, 0, 0))) == 59  # UNKNOWN_PRODUCER_ID
+        init = wire.call(22, 4, {"transactional_id": None, "transaction_timeout": 60_000})
+        idempotent = make_batch([b"y"], producer=(init.producer_id, 0, 0))
+        assert produce(idempotent) == 0
+        assert produce(idempotent) == 0  # a retry: answered, not written again
+        txn = wire.call(22, 4, {"transactional_id": f"id-{topic}", "transaction_timeout": 60_000})
+        stray = make_batch(
+            [b"z"], producer=(txn.producer_id, txn.producer_epoch, 0), transactional=True
+        )
+        assert produce(stray) == 48  # INVALID_TXN_STATE: never added to a transaction
+    assert read_all(luong, topic, "read_uncommitted") == [b"y"]
+
+
+def test_transaction_cli_lists_and_describes(luong: LuongProcess) -> None:
+    topic = f"tx-{uuid.uuid4().hex[:6]}"
+    create(luong, topic)
+    producer = transactional(luong, f"cli-{topic}")
+    producer.begin_transaction()
+    send(producer, topic, "open", 5)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "luong",
+            "transaction",
+            *args,
+            "--bootstrap",
+            luong.bootstrap,
+        ]
+        return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+
+    listed = cli("list", "--state", "Ongoing")
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[-1] for line in listed.stdout.splitlines() if f"cli-{topic}" in line] == [
+        "Ongoing"
+    ]
+    described = cli("describe", f"cli-{topic}")
+    assert described.returncode == 0, described.stderr
+    [row] = [line.split() for line in described.stdout.splitlines() if f"cli-{topic}" in line]
+    assert row[1] == "Ongoing" and row[-1] == f"{topic}-0,{topic}-1"
+    producer.commit_transaction(10)
+    assert "CompleteCommit" in cli("describe", f"cli-{topic}").stdout
+    unknown = cli("describe", "no-such-id")
+    assert unknown.returncode == 1 and "unknown transactional id" in unknown.stderr
+    assert cli("list", "--state", "Bogus").returncode == 1

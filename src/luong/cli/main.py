@@ -5,6 +5,7 @@ luong topic create|list|describe|alter|delete …   administer topics (luong.cli
 luong produce TOPIC …              send lines as messages (luong.cli.produce)
 luong consume TOPIC …              print messages (luong.cli.consume)
 luong group list|describe|reset-offsets|delete …   consumer groups (luong.cli.group)
+luong transaction list|describe …  transactions (luong.cli.transaction)
 luong dump-log FILE [--records]   print the batches of a `.log` segment file
 luong --version
 """
@@ -21,6 +22,7 @@ from luong.cli.group import add_group_command
 from luong.cli.produce import add_produce_command
 from luong.cli.serve import add_serve_command
 from luong.cli.topic import add_topic_command
+from luong.cli.transaction import add_transaction_command
 from luong.errors import LuongError
 from luong.protocol.records import BatchHeader, decode_batch
 from luong.storage.log.dump import iter_segment_batches
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_command(commands)
     add_topic_command(commands)
     add_group_command(commands)
+    add_transaction_command(commands)
     add_produce_command(commands)
     add_consume_command(commands)
     return parser

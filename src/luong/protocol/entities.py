@@ -55,8 +55,8 @@ def _convert(field: dataclasses.Field[Any], nested: type | None, value: Any) -> 
     if kind in _TIMEDELTAS and isinstance(value, int):
         return datetime.timedelta(milliseconds=value)
     if kind == "datetime_i64" and isinstance(value, int):
-        if value < 0:
-            return None
+        if value < 0 and "None" in str(field.type):
+            return None  # a nullable time: -1 means none
         return datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
     if kind == "uuid" and not isinstance(value, uuid.UUID):
         return uuid.UUID(int=int(value)) if isinstance(value, int) else uuid.UUID(str(value))

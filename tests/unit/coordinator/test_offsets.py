@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from luong.coordinator.offset_records import decode_key, decode_value, encode_key
 from luong.coordinator.offsets import CommitRequest, OffsetKey, OffsetStore
-from luong.protocol.records import Record, build_batch, decode_batches
+from luong.protocol.records import Record, build_batch, build_marker, decode_batch, decode_batches
 
 
 def request(group: str, partition: int, offset: int, metadata: str | None = "m") -> CommitRequest:
@@ -66,3 +66,20 @@ def test_records_of_other_kinds_are_skipped_on_replay() -> None:
     group_metadata_key = (2).to_bytes(2, "big") + b"\x00\x01g"
     store.apply([Record(0, 1, group_metadata_key, b"whatever"), Record(1, 1, None, b"x")])
     assert store.groups() == set()
+
+
+def test_offsets_of_a_transaction_wait_for_its_marker() -> None:
+    store = OffsetStore()
+    key = OffsetKey("g", "t", 0)
+    records, errors = store.commit([CommitRequest(key, 42, -1, "")], 1000)
+    assert errors == [0]
+    batch = build_batch(records, producer_id=5, producer_epoch=0, transactional=True)
+    store.apply_batch(decode_batch(batch))
+    assert store.fetch("g", [("t", 0)]) == {("t", 0): None}
+    assert store.pending("g") == {("t", 0)}
+    store.apply_batch(decode_batch(build_marker(5, 0, False, 0, 0)))  # aborted
+    assert store.fetch("g", [("t", 0)]) == {("t", 0): None} and store.pending("g") == set()
+    store.apply_batch(decode_batch(batch))
+    store.apply_batch(decode_batch(build_marker(5, 0, True, 0, 0)))  # committed
+    found = store.fetch("g", [("t", 0)])[("t", 0)]
+    assert found is not None and found.offset == 42

@@ -6,9 +6,10 @@ group-commit fsync covers them all. acks=0 gets no response at all, acks=1
 returns once the batches are written, acks=-1 (all) once the topic's flush
 policy made them durable. Other acks values get INVALID_REQUIRED_ACKS.
 Idempotent producers' retries are answered from the partition's producer state
-(storage/producers.py); transactional batches must go to partitions of the
-producer's open transaction (INVALID_TXN_STATE otherwise, as Kafka's partition
-verification, KIP-890).
+(storage/producers.py); a producer id the cluster never allocated gets
+UNKNOWN_PRODUCER_ID (Kafka accepts any id); transactional batches must go to
+partitions of the producer's open transaction (INVALID_TXN_STATE otherwise, as
+Kafka's partition verification, KIP-890).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from luong.errors import (
     InvalidRequiredAcksError,
     InvalidTxnStateError,
     LuongError,
+    UnknownProducerIdError,
 )
 from luong.protocol.produce_response import PartitionProduceResult, encode_produce_response
 from luong.protocol.records import BATCH_HEADER_SIZE
@@ -63,7 +65,7 @@ async def _append(
     try:
         if records is None:
             raise InvalidRecordError("produce request with null records")
-        _check_transaction(ctx, tp, records)
+        _check_producer(ctx, tp, records)
         result = await ctx.broker.storage.append(tp, records, durable=durable)
     except LuongError as error:
         ctx.broker.log_client_error(ctx, error)
@@ -73,15 +75,20 @@ async def _append(
     )
 
 
-def _check_transaction(ctx: RequestContext, tp: TopicPartition, records: bytes) -> None:
-    """A transactional batch must go to a partition of its producer's open transaction
-    (added by AddPartitionsToTxn), or its markers would never be written."""
+def _check_producer(ctx: RequestContext, tp: TopicPartition, records: bytes) -> None:
+    """An idempotent batch must carry a producer id this cluster handed out
+    (UNKNOWN_PRODUCER_ID otherwise); a transactional one must go to a partition of its
+    producer's open transaction (added by AddPartitionsToTxn), or its markers would
+    never be written (INVALID_TXN_STATE)."""
     if len(records) < BATCH_HEADER_SIZE:
         return  # storage refuses it as corrupt
     info = batch_info(records)
-    if info.transactional and not ctx.broker.transactions.check_produce(
-        info.producer_id, info.epoch, tp
-    ):
+    if info.producer_id < 0:
+        return
+    transactions = ctx.broker.transactions
+    if not transactions.coordinator.was_allocated(info.producer_id):
+        raise UnknownProducerIdError(f"producer id {info.producer_id} was never allocated here")
+    if info.transactional and not transactions.check_produce(info.producer_id, info.epoch, tp):
         raise InvalidTxnStateError(
             f"producer {info.producer_id} epoch {info.epoch} has no open transaction with {tp}"
         )
