@@ -195,3 +195,49 @@ def test_a_corrupt_batch_fails_only_its_partition(luong: LuongProcess) -> None:
         )
         ends = {p.partition_index: p.offset for p in offsets.topics[0].partitions}
         assert ends == {0: 1, 1: 0}  # nothing of the refused batches was appended
+
+
+def test_pipelined_requests_are_applied_and_answered_in_order(luong: LuongProcess) -> None:
+    """Produce requests overlap (each appended before the next, answered when durable);
+    any other request waits for them: answers come back in request order, offsets
+    follow request order, and a Metadata or Fetch after them sees every batch."""
+    from kio.index import load_response_schema
+    from kio.serial import entity_reader
+
+    from luong.testing import make_batch
+
+    with WireClient("127.0.0.1", luong.port) as wire:
+        wire.call(3, 9, {"topics": [{"name": "wire-produce"}], "allow_auto_topic_creation": True})
+        frames = [
+            request_frame(0, 9, produce_request({0: make_batch([b"%d" % i])}), correlation_id=i)
+            for i in range(1, 31)
+        ]
+        fetch = {
+            "max_wait": 0,
+            "min_bytes": 1,
+            "max_bytes": 1 << 20,
+            "topics": [
+                {
+                    "topic": "wire-produce",
+                    "partitions": [
+                        {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}
+                    ],
+                }
+            ],
+        }
+        wire.send_raw(b"".join(frames) + request_frame(1, 11, fetch, correlation_id=99))
+        produce_cls = load_response_schema(0, 9)
+        offsets = []
+        for expected in range(1, 31):
+            payload = wire.recv_frame()
+            assert struct.unpack_from(">i", payload)[0] == expected
+            answer, _ = entity_reader(produce_cls)(payload, 5)
+            [partition] = answer.responses[0].partition_responses
+            assert partition.error_code == 0
+            offsets.append(partition.base_offset)
+        assert offsets == sorted(offsets) and len(set(offsets)) == 30
+        payload = wire.recv_frame()
+        assert struct.unpack_from(">i", payload)[0] == 99
+        fetched, _ = entity_reader(load_response_schema(1, 11))(payload, 4)
+        high_watermark = fetched.responses[0].partitions[0].high_watermark
+        assert high_watermark >= offsets[-1] + 1

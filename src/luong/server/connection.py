@@ -1,10 +1,16 @@
 """KafkaConnection: one client's TCP connection.
 
-Frames (`size int32` + body) are cut from the byte stream and handled one at a
-time, in order, as Kafka does; responses go out in the same order. Stored
-records leave as memory-mapped views of their segment files, never copied in
-Python. Memory stays bounded: reading pauses while requests wait unhandled or
-while the client does not read its responses, and a frame larger than
+Frames (`size int32` + body) are cut from the byte stream and handled in order;
+responses go out in the same order. Produce requests are pipelined: up to
+MAX_PIPELINED_PRODUCES of them are handled at once, each started (its batches
+appended, in request order) before the next, each answered when durable; so a
+producer's next batch is appended while the previous one waits for its fsync, and
+one group-commit fsync covers several of its requests. Every other request waits
+until all earlier ones are answered and is itself answered before the next one
+starts, as Kafka handles a connection's requests one at a time. Stored records
+leave as memory-mapped views of their segment files, never copied in Python.
+Memory stays bounded: reading pauses while requests wait unhandled or while the
+client does not read its responses, and a frame larger than
 `socket.request.max.bytes` closes the connection.
 """
 
@@ -13,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import mmap
+import struct
+from collections import deque
 from collections.abc import Sequence
 
 from luong.broker import Broker, ProtocolViolation
@@ -24,11 +32,14 @@ __all__ = ["KafkaConnection"]
 
 log = logging.getLogger("luong.server")
 MAX_QUEUED_REQUESTS = 64
+MAX_PIPELINED_PRODUCES = 16
+PRODUCE_KEY = 0
+_API_KEY = struct.Struct(">h")
 PAGE = mmap.ALLOCATIONGRANULARITY
 
 
 class KafkaConnection(asyncio.Protocol):
-    """Frames in, responses out, one request at a time. Owned by the event loop."""
+    """Frames in, responses out, in order. Owned by the event loop."""
 
     def __init__(self, broker: Broker, max_request_bytes: int) -> None:
         self._broker = broker
@@ -39,6 +50,10 @@ class KafkaConnection(asyncio.Protocol):
         self._writable.set()
         self._transport: asyncio.Transport | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._responder: asyncio.Task[None] | None = None
+        # requests being handled, in arrival order; the responder answers them in order
+        self._in_flight: deque[asyncio.Task[Sequence[bytes | Chunk] | None]] = deque()
+        self._answered = asyncio.Event()  # an answer went out (or a request needed none)
         self._idle = asyncio.Event()  # set while no request is being handled
         self._idle.set()
         self.peer = "?"
@@ -52,7 +67,9 @@ class KafkaConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.client_host = f"/{peer[0]}" if peer else ""  # as Kafka shows it
-        self._worker = asyncio.get_running_loop().create_task(self._serve())
+        loop = asyncio.get_running_loop()
+        self._worker = loop.create_task(self._serve())
+        self._responder = loop.create_task(self._respond())
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -79,21 +96,47 @@ class KafkaConnection(asyncio.Protocol):
         self._writable.set()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        for task in (self._worker, self._responder):
+            if task is not None:
+                task.cancel()
         self._writable.set()
         self.closed.set()
 
     # -- serving ---------------------------------------------------------------------
 
     async def _serve(self) -> None:
+        """Start requests in arrival order (see the module docstring for which overlap)."""
+        loop = asyncio.get_running_loop()
         while True:
             frame = await self._requests.get()
             self._idle.clear()
             if self._requests.qsize() < MAX_QUEUED_REQUESTS // 2 and self._transport:
                 self._transport.resume_reading()
+            pipelined = len(frame) >= 2 and _API_KEY.unpack_from(frame)[0] == PRODUCE_KEY
+            limit = MAX_PIPELINED_PRODUCES if pipelined else 0
+            while len(self._in_flight) > limit:
+                await self._wait_answered()
+            self._in_flight.append(loop.create_task(self._broker.handle(frame, self.client_host)))
+            self._answered.set()  # wakes the responder
+            if not pipelined:
+                while self._in_flight:
+                    await self._wait_answered()
+            if not self._in_flight and self._requests.empty():
+                self._idle.set()
+
+    async def _wait_answered(self) -> None:
+        self._answered.clear()
+        await self._answered.wait()
+
+    async def _respond(self) -> None:
+        """Answer the requests in flight, in order, each once its handler is done."""
+        while True:
+            if not self._in_flight:
+                await self._wait_answered()
+                continue
+            task = self._in_flight[0]
             try:
-                response = await self._broker.handle(frame, self.client_host)
+                response = await asyncio.shield(task)
                 if response is not None:
                     await self._send(response)
             except ProtocolViolation as error:
@@ -103,8 +146,10 @@ class KafkaConnection(asyncio.Protocol):
                 log.exception("client %s: request failed; closing the connection", self.peer)
                 self.abort(None)
                 return
-            finally:
+            self._in_flight.popleft()
+            if not self._in_flight and self._requests.empty():
                 self._idle.set()
+            self._answered.set()
 
     async def _send(self, pieces: Sequence[bytes | Chunk]) -> None:
         await self._writable.wait()
@@ -121,14 +166,16 @@ class KafkaConnection(asyncio.Protocol):
             self._transport.close()
 
     async def finish(self) -> None:
-        """Stop reading, let the request in hand complete and its answer go, then close."""
+        """Stop reading, let the requests in hand complete and their answers go, then close."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.pause_reading()
         while not self._requests.empty():
             self._requests.get_nowait()
-        await self._idle.wait()
-        if self._worker is not None:
-            self._worker.cancel()
+        while self._in_flight:
+            await self._wait_answered()
+        for task in (self._worker, self._responder):
+            if task is not None:
+                task.cancel()
         if self._transport is not None:
             self._transport.close()
 
