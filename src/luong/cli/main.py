@@ -6,6 +6,7 @@ luong produce TOPIC …              send lines as messages (luong.cli.produce)
 luong consume TOPIC …              print messages (luong.cli.consume)
 luong group list|describe|reset-offsets|delete …   consumer groups (luong.cli.group)
 luong transaction list|describe …  transactions (luong.cli.transaction)
+luong bench produce|consume|e2e TOPIC …   load tests of any Kafka cluster (luong.cli.bench)
 luong dump-log FILE [--records]   print the batches of a `.log` segment file
 luong --version
 """
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from luong import __version__
+from luong.cli.bench import add_bench_command
 from luong.cli.consume import add_consume_command
 from luong.cli.group import add_group_command
 from luong.cli.produce import add_produce_command
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_topic_command(commands)
     add_group_command(commands)
     add_transaction_command(commands)
+    add_bench_command(commands)
     add_produce_command(commands)
     add_consume_command(commands)
     return parser
