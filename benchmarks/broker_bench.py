@@ -62,6 +62,7 @@ def _latency_producer(bootstrap: str, rate: int, seconds: float) -> None:
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0})
+    producer.list_topics("latency", timeout=10)  # connected before the clock starts
     pad = b"x" * 92
     total = int(rate * seconds)
     sent = 0

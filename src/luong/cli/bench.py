@@ -13,9 +13,10 @@ as kafka-producer-perf-test and kafka-consumer-perf-test do:
   latency percentiles (p50, p95, p99, p99.9, max).
 - consume: reads N messages (default: everything in the topic at the start) from the
   beginning of every partition without a group; prints messages/s and MB/s.
-- e2e: a producer at --rate (default 1,000/s) for --seconds in a child process,
-  each payload carrying its send time, and a consumer here polling message by message
-  from the end: prints the end-to-end latency percentiles (one machine, one clock).
+- e2e: a producer at --rate (default 1,000/s) for --warmup-seconds (1, not
+  counted) and then --seconds, in a child process, each payload carrying its send
+  time, and a consumer here polling message by message from the end: prints the
+  end-to-end latency percentiles (one machine, one clock).
 
 A progress bar runs on stderr while it works (when stderr is a terminal); the
 figures go to stdout. The topic must exist (or be auto-created by the cluster).
@@ -70,6 +71,9 @@ def add_bench_command(commands: argparse._SubParsersAction) -> None:  # type: ig
     e2e.add_argument("--seconds", type=_positive, default=10)
     e2e.add_argument("--rate", type=_positive, default=1000, metavar="MSGS_PER_S")
     e2e.add_argument("--size", type=_positive, default=100, metavar="BYTES")
+    e2e.add_argument(
+        "--warmup-seconds", type=float, default=1.0, help="sent first and not counted (1)"
+    )
     e2e.set_defaults(handler=_e2e)
     for parser in (produce, consume, e2e):
         parser.add_argument("topic")
@@ -226,6 +230,7 @@ def _e2e(args: argparse.Namespace) -> int:
     consumer.assign([TopicPartition(args.topic, p, -1) for p in partitions])  # the end
     consumer.poll(1.0)
     total = args.rate * args.seconds
+    warmup = int(args.rate * max(args.warmup_seconds, 0.0))
     settings = {"acks": "all", "linger.ms": 0}
     config = {
         k: v
@@ -233,21 +238,25 @@ def _e2e(args: argparse.Namespace) -> int:
         if not callable(v)
     }
     sender = multiprocessing.get_context("spawn").Process(
-        target=_send_steadily, args=(config, args.topic, args.rate, total, args.size)
+        target=_send_steadily, args=(config, args.topic, args.rate, warmup + total, args.size)
     )
     latencies: list[float] = []
-    deadline = time.monotonic() + args.seconds + args.timeout + 5
+    deadline = time.monotonic() + args.warmup_seconds + args.seconds + args.timeout + 5
     sender.start()
+    seen = 0
     with _progress(total, "end to end") as advance:
         while len(latencies) < total and time.monotonic() < deadline:
             message = consumer.poll(0.1)
             if message is None or message.error() is not None:
                 continue
             value = message.value() or b""
-            if len(value) >= _STAMP.size:
+            if len(value) < _STAMP.size:
+                continue
+            seen += 1
+            if seen > warmup:  # the first ones warm the clients and the broker up
                 latencies.append((time.time_ns() - _STAMP.unpack_from(value)[0]) / 1e6)
-                if len(latencies) % 500 == 0:
-                    advance(len(latencies))
+            if seen % 500 == 0:
+                advance(len(latencies))
     sender.join()
     consumer.close()
     if len(latencies) < total:
@@ -260,6 +269,7 @@ def _send_steadily(config: dict[str, Any], topic: str, rate: int, total: int, si
     """In its own process (no GIL shared with the consumer): `rate` messages a second,
     each millisecond what is due, each payload starting with its send time."""
     producer = Producer(config)
+    producer.list_topics(topic, timeout=10)  # connected before the clock starts
     pad = b"x" * (size - _STAMP.size)
     start = time.perf_counter()
     sent = 0

@@ -2,16 +2,16 @@
 
 Frames (`size int32` + body) are cut from the byte stream and handled in order;
 responses go out in the same order. Produce requests are pipelined: up to
-MAX_PIPELINED_PRODUCES of them are handled at once, each started (its batches
-appended, in request order) before the next, each answered when durable; so a
-producer's next batch is appended while the previous one waits for its fsync, and
-one group-commit fsync covers several of its requests. Every other request waits
-until all earlier ones are answered and is itself answered before the next one
-starts, as Kafka handles a connection's requests one at a time. Stored records
-leave as memory-mapped views of their segment files, never copied in Python.
-Memory stays bounded: reading pauses while requests wait unhandled or while the
-client does not read its responses, and a frame larger than
-`socket.request.max.bytes` closes the connection.
+MAX_PIPELINED_PRODUCES of them, holding up to MAX_PIPELINED_BYTES of frames, are
+handled at once, each started (its batches appended, in request order) before the
+next, each answered when durable; so a producer's next batches are appended while
+earlier ones wait for their fsync, and one group-commit fsync covers several of
+its requests. Every other request waits until all earlier ones are answered and
+is itself answered before the next one starts, as Kafka handles a connection's
+requests one at a time. Stored records leave as memory-mapped views of their
+segment files, never copied in Python. Memory stays bounded: reading pauses while
+requests wait unhandled or while the client does not read its responses, and a
+frame larger than `socket.request.max.bytes` closes the connection.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ __all__ = ["KafkaConnection"]
 
 log = logging.getLogger("luong.server")
 MAX_QUEUED_REQUESTS = 64
-MAX_PIPELINED_PRODUCES = 16
+MAX_PIPELINED_PRODUCES = 256
+MAX_PIPELINED_BYTES = 32 << 20
 PRODUCE_KEY = 0
 _API_KEY = struct.Struct(">h")
 PAGE = mmap.ALLOCATIONGRANULARITY
@@ -53,6 +54,7 @@ class KafkaConnection(asyncio.Protocol):
         self._responder: asyncio.Task[None] | None = None
         # requests being handled, in arrival order; the responder answers them in order
         self._in_flight: deque[asyncio.Task[Sequence[bytes | Chunk] | None]] = deque()
+        self._in_flight_bytes = 0  # the sizes of their frames
         self._answered = asyncio.Event()  # an answer went out (or a request needed none)
         self._idle = asyncio.Event()  # set while no request is being handled
         self._idle.set()
@@ -113,16 +115,29 @@ class KafkaConnection(asyncio.Protocol):
             if self._requests.qsize() < MAX_QUEUED_REQUESTS // 2 and self._transport:
                 self._transport.resume_reading()
             pipelined = len(frame) >= 2 and _API_KEY.unpack_from(frame)[0] == PRODUCE_KEY
-            limit = MAX_PIPELINED_PRODUCES if pipelined else 0
-            while len(self._in_flight) > limit:
+            while self._in_flight and not (pipelined and self._room_for(len(frame))):
                 await self._wait_answered()
-            self._in_flight.append(loop.create_task(self._broker.handle(frame, self.client_host)))
+            self._in_flight.append(loop.create_task(self._handle(frame)))
+            self._in_flight_bytes += len(frame)
             self._answered.set()  # wakes the responder
             if not pipelined:
                 while self._in_flight:
                     await self._wait_answered()
             if not self._in_flight and self._requests.empty():
                 self._idle.set()
+
+    def _room_for(self, size: int) -> bool:
+        """Whether another Produce may join those in flight (all of which are Produce)."""
+        return (
+            len(self._in_flight) < MAX_PIPELINED_PRODUCES
+            and self._in_flight_bytes + size <= MAX_PIPELINED_BYTES
+        )
+
+    async def _handle(self, frame: bytes) -> Sequence[bytes | Chunk] | None:
+        try:
+            return await self._broker.handle(frame, self.client_host)
+        finally:
+            self._in_flight_bytes -= len(frame)
 
     async def _wait_answered(self) -> None:
         self._answered.clear()
