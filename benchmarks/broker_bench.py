@@ -52,7 +52,9 @@ def run_peers(bootstrap: str, extra: list[str], out: Path, pid: int = 0) -> dict
     ]
     if pid:
         command += ["--kafka-server-pid", str(pid)]
-    subprocess.run(command, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # the harness also writes peers-results.md into its working directory: keep it with `out`
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    subprocess.run(command, check=True, env=env, cwd=out.parent)
     result: dict[str, object] = json.loads(out.read_text())
     return result
 
