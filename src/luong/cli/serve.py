@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -109,6 +110,11 @@ async def _serve(config: NodeConfig) -> int:
             file=sys.stderr,
         )
         return 1
+    # Everything loaded so far (the protocol schemas, the logs' state) lives as long as
+    # the process: keep it out of the garbage collector's full passes, which otherwise
+    # stall the event loop for tens of milliseconds walking it (63 ms on the first one).
+    gc.collect()
+    gc.freeze()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
