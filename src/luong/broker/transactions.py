@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from luong.broker.offsets import OFFSETS_TP, OffsetService
 from luong.clock import Clock
 from luong.coordinator.transactions import TransactionCoordinator, TxnMetadata, TxnState
+from luong.coordinator.txn_records import decode_txn_key
 from luong.errors import LuongError, UnknownTopicOrPartitionError
 from luong.protocol.records import Record, build_batch, decode_batches
 from luong.storage import Storage
@@ -102,8 +103,15 @@ class TransactionService:
                 await self._finish(transactional_id)
 
     async def expire(self) -> None:
-        """Forget transactional ids idle for transactional.id.expiration.ms."""
-        await self._write(self.coordinator.expire(self._clock.time_ms()))
+        """Forget transactional ids idle for transactional.id.expiration.ms (each under its
+        lock, so an InitProducerId arriving meanwhile is not undone by the tombstone)."""
+        for record in self.coordinator.expire(self._clock.time_ms()):
+            _, transactional_id = decode_txn_key(record.key or b"")
+            if transactional_id is None:
+                continue
+            async with self._locks[transactional_id]:
+                now = self._clock.time_ms()
+                await self._write(self.coordinator.expire(now, [transactional_id]))
 
     # -- producer ids ----------------------------------------------------------------
 

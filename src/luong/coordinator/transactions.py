@@ -291,11 +291,17 @@ class TransactionCoordinator:
         """Transactions whose markers are still to be written (after a restart or a failure)."""
         return [t.transactional_id for t in self.txns.values() if t.state in PREPARING]
 
-    def expire(self, now_ms: int) -> list[Record]:
-        """Tombstones for settled transactional ids idle for transactional.id.expiration.ms."""
+    def expire(self, now_ms: int, transactional_ids: Iterable[str] | None = None) -> list[Record]:
+        """Tombstones for settled transactional ids (of `transactional_ids`, if given)
+        idle for transactional.id.expiration.ms."""
+        candidates = (
+            self.txns.values()
+            if transactional_ids is None
+            else [t for i in transactional_ids if (t := self.txns.get(i)) is not None]
+        )
         return [
             Record(0, now_ms, encode_txn_key(t.transactional_id), None)
-            for t in self.txns.values()
+            for t in candidates
             if t.state in SETTLED and now_ms - t.last_update_ms > self.id_expiration_ms
         ]
 
