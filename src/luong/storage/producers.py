@@ -160,10 +160,10 @@ class ProducerStateTable:
             if info.producer_id < 0:
                 continue
             entry = self.producers.get(info.producer_id)
-            state = staged.get(info.producer_id) or _stage(entry)
-            duplicate = _duplicate(entry, info) if state == _stage(entry) else None
-            if duplicate is not None:
+            first = info.producer_id not in staged  # its first batch in this request
+            if first and (duplicate := _duplicate(entry, info)) is not None:
                 return duplicate
+            state = _stage(entry) if first else staged[info.producer_id]
             staged[info.producer_id] = _check_batch(state, info)
         return None
 
