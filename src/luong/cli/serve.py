@@ -102,6 +102,10 @@ async def _serve(config: NodeConfig) -> int:
     from luong.server import Node
 
     node = Node(config)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before listening: a signal then is ours
+        loop.add_signal_handler(sig, stopping.set)
     try:
         await node.start()
     except OSError as error:
@@ -115,10 +119,6 @@ async def _serve(config: NodeConfig) -> int:
     # stall the event loop for tens of milliseconds walking it (63 ms on the first one).
     gc.collect()
     gc.freeze()
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     log.info("stopping")
     await node.stop()
