@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from luong.coordinator.record_fields import string
 from luong.errors import CorruptRecordError
 
 __all__ = [
@@ -61,13 +62,6 @@ class GroupSnapshot:
     members: tuple[MemberSnapshot, ...]
 
 
-def _string(text: str | None) -> bytes:
-    if text is None:
-        return _INT16.pack(-1)
-    data = text.encode()
-    return _INT16.pack(len(data)) + data
-
-
 def _bytes(data: bytes) -> bytes:
     return _INT32.pack(len(data)) + data
 
@@ -109,7 +103,7 @@ class _Reader:
 
 
 def encode_group_key(group: str) -> bytes:
-    return _INT16.pack(GROUP_KEY_VERSION) + _string(group)
+    return _INT16.pack(GROUP_KEY_VERSION) + string(group)
 
 
 def decode_group_key(key: bytes) -> str | None:
@@ -122,19 +116,19 @@ def decode_group_key(key: bytes) -> str | None:
 def encode_group_value(snapshot: GroupSnapshot) -> bytes:
     parts = [
         _INT16.pack(VALUE_VERSION),
-        _string(snapshot.protocol_type),
+        string(snapshot.protocol_type),
         _INT32.pack(snapshot.generation_id),
-        _string(snapshot.protocol_name),
-        _string(snapshot.leader_id),
+        string(snapshot.protocol_name),
+        string(snapshot.leader_id),
         _INT64.pack(snapshot.state_timestamp_ms),
         _INT32.pack(len(snapshot.members)),
     ]
     for m in snapshot.members:
         parts += [
-            _string(m.member_id),
-            _string(m.group_instance_id),
-            _string(m.client_id),
-            _string(m.client_host),
+            string(m.member_id),
+            string(m.group_instance_id),
+            string(m.client_id),
+            string(m.client_host),
             _TIMEOUTS.pack(m.rebalance_timeout_ms, m.session_timeout_ms),
             _bytes(m.subscription),
             _bytes(m.assignment),

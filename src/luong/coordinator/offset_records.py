@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 
+from luong.coordinator.record_fields import read_string, string
 from luong.errors import CorruptRecordError
 
 __all__ = ["OFFSET_KEY_VERSION", "decode_key", "decode_value", "encode_key", "encode_value"]
@@ -26,23 +27,8 @@ _INT32 = struct.Struct(">i")
 _INT64 = struct.Struct(">q")
 
 
-def _string(text: str) -> bytes:
-    data = text.encode()
-    return _INT16.pack(len(data)) + data
-
-
-def _read_string(buf: bytes, position: int) -> tuple[str, int]:
-    (length,) = _INT16.unpack_from(buf, position)
-    end = position + 2 + length
-    if length < 0 or end > len(buf):
-        raise CorruptRecordError("offset record string out of bounds")
-    return buf[position + 2 : end].decode(), end
-
-
 def encode_key(group: str, topic: str, partition: int) -> bytes:
-    return (
-        _INT16.pack(OFFSET_KEY_VERSION) + _string(group) + _string(topic) + _INT32.pack(partition)
-    )
+    return _INT16.pack(OFFSET_KEY_VERSION) + string(group) + string(topic) + _INT32.pack(partition)
 
 
 def decode_key(key: bytes) -> tuple[int, tuple[str, str, int] | None]:
@@ -51,8 +37,8 @@ def decode_key(key: bytes) -> tuple[int, tuple[str, str, int] | None]:
         (version,) = _INT16.unpack_from(key, 0)
         if version != OFFSET_KEY_VERSION:
             return version, None
-        group, position = _read_string(key, 2)
-        topic, position = _read_string(key, position)
+        group, position = read_string(key, 2)
+        topic, position = read_string(key, position)
         (partition,) = _INT32.unpack_from(key, position)
     except struct.error as error:
         raise CorruptRecordError(f"offset record key: {error}") from None
@@ -62,7 +48,7 @@ def decode_key(key: bytes) -> tuple[int, tuple[str, str, int] | None]:
 def encode_value(offset: int, leader_epoch: int, metadata: str, commit_timestamp: int) -> bytes:
     return (
         _VALUE_HEAD.pack(VALUE_VERSION, offset, leader_epoch)
-        + _string(metadata)
+        + string(metadata)
         + _INT64.pack(commit_timestamp)
     )
 
@@ -71,7 +57,7 @@ def decode_value(value: bytes) -> tuple[int, int, str, int]:
     """(offset, leader_epoch, metadata, commit_timestamp)."""
     try:
         _, offset, leader_epoch = _VALUE_HEAD.unpack_from(value, 0)
-        metadata, position = _read_string(value, _VALUE_HEAD.size)
+        metadata, position = read_string(value, _VALUE_HEAD.size)
         (timestamp,) = _INT64.unpack_from(value, position)
     except struct.error as error:
         raise CorruptRecordError(f"offset record value: {error}") from None

@@ -26,6 +26,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from luong.coordinator.record_fields import read_string, string
 from luong.errors import CorruptRecordError
 
 __all__ = [
@@ -61,21 +62,8 @@ class TxnLogValue:
     start_ms: int
 
 
-def _string(text: str) -> bytes:
-    data = text.encode()
-    return _INT16.pack(len(data)) + data
-
-
-def _read_string(buf: bytes, position: int) -> tuple[str, int]:
-    (length,) = _INT16.unpack_from(buf, position)
-    end = position + 2 + length
-    if length < 0 or end > len(buf):
-        raise CorruptRecordError("transaction record string out of bounds")
-    return buf[position + 2 : end].decode(), end
-
-
 def encode_txn_key(transactional_id: str) -> bytes:
-    return _INT16.pack(TXN_KEY_VERSION) + _string(transactional_id)
+    return _INT16.pack(TXN_KEY_VERSION) + string(transactional_id)
 
 
 def decode_txn_key(key: bytes) -> tuple[int, str | None]:
@@ -84,7 +72,7 @@ def decode_txn_key(key: bytes) -> tuple[int, str | None]:
         (version,) = _INT16.unpack_from(key, 0)
         if version != TXN_KEY_VERSION:
             return version, None
-        return version, _read_string(key, 2)[0]
+        return version, read_string(key, 2)[0]
     except struct.error as error:
         raise CorruptRecordError(f"transaction record key: {error}") from None
 
@@ -97,7 +85,7 @@ def encode_txn_value(value: TxnLogValue) -> bytes:
         _INT32.pack(len(value.partitions)),
     ]
     for topic, partitions in value.partitions:
-        parts += [_string(topic), _INT32.pack(len(partitions))]
+        parts += [string(topic), _INT32.pack(len(partitions))]
         parts += [_INT32.pack(p) for p in partitions]
     parts.append(_TIMES.pack(value.last_update_ms, value.start_ms))
     return b"".join(parts)
@@ -111,7 +99,7 @@ def decode_txn_value(value: bytes) -> TxnLogValue:
         position += 4
         topics: list[tuple[str, tuple[int, ...]]] = []
         for _ in range(max(count, 0)):
-            topic, position = _read_string(value, position)
+            topic, position = read_string(value, position)
             (n,) = _INT32.unpack_from(value, position)
             partitions = struct.unpack_from(f">{n}i", value, position + 4)
             position += 4 + 4 * n
