@@ -14,12 +14,12 @@ and the group rebalances.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
+from luong.broker.internal import Ticker
 from luong.clock import Clock
 from luong.coordinator.group_records import decode_group_key
 from luong.coordinator.groups import (
@@ -50,21 +50,16 @@ class GroupService:
         self._clock = clock
         self._persist = persist
         self._waiting: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
-        self._ticker: asyncio.Task[None] | None = None
+        self._ticker = Ticker(self._tick, TICK_S)
 
     def start(self) -> None:
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        self._ticker.start()
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await self._ticker.stop()
 
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(TICK_S)
-            self._dispatch(await self._settle(self.coordinator.tick(self._clock.time_ms())))
+    async def _tick(self) -> None:
+        self._dispatch(await self._settle(self.coordinator.tick(self._clock.time_ms())))
 
     async def join(self, request: JoinRequest) -> JoinReply:
         member_id = request.member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"

@@ -15,17 +15,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from luong.broker.internal import open_internal_topic
 from luong.clock import Clock
 from luong.coordinator.offsets import CommitRequest, OffsetAndMetadata, OffsetStore
-from luong.protocol.records import Record, build_batch, decode_batches
+from luong.protocol.records import Record, RecordBatch, build_batch
 from luong.storage import Storage
-from luong.types import LATEST_TIMESTAMP, TopicPartition
+from luong.types import TopicPartition
 
 __all__ = ["OFFSETS_TOPIC", "OFFSETS_TP", "OffsetService"]
 
 OFFSETS_TOPIC = "__consumer_offsets"
 OFFSETS_TP = TopicPartition(OFFSETS_TOPIC, 0)
-REPLAY_READ_BYTES = 4 << 20
 
 
 class OffsetService:
@@ -42,19 +42,14 @@ class OffsetService:
 
     async def start(self, replay: Callable[[list[Record]], None] = lambda _: None) -> None:
         """Create the internal topic if missing, then replay it into the offset store
-        and `replay` (the group coordinator)."""
-        if OFFSETS_TOPIC not in self.storage.topics():
-            await self.storage.create_topic(OFFSETS_TOPIC, 1, {"cleanup.policy": "compact"})
-        end = (await self.storage.list_offset(OFFSETS_TP, LATEST_TIMESTAMP)).offset
-        offset = (await self.storage.list_offset(OFFSETS_TP, -2)).offset
-        while offset < end:
-            result = await self.storage.read(OFFSETS_TP, offset, REPLAY_READ_BYTES)
-            batches = decode_batches(result.read())
-            for batch in batches:
-                self.store.apply_batch(batch)
-                if not batch.header.is_transactional:
-                    replay(batch.records)
-            offset = batches[-1].header.last_offset + 1
+        and `replay` (the group coordinator: its records are never transactional)."""
+
+        def apply(batch: RecordBatch) -> None:
+            self.store.apply_batch(batch)
+            if not batch.header.is_transactional:
+                replay(batch.records)
+
+        await open_internal_topic(self.storage, OFFSETS_TOPIC, apply)
 
     async def commit(
         self, requests: Sequence[CommitRequest], membership_error: int = 0

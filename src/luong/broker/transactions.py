@@ -16,25 +16,24 @@ record first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
+from luong.broker.internal import Ticker, open_internal_topic
 from luong.broker.offsets import OFFSETS_TP, OffsetService
 from luong.clock import Clock
 from luong.coordinator.transactions import TransactionCoordinator, TxnMetadata, TxnState
 from luong.coordinator.txn_records import decode_txn_key
 from luong.errors import LuongError, UnknownTopicOrPartitionError
-from luong.protocol.records import Record, build_batch, decode_batches
+from luong.protocol.records import Record, build_batch
 from luong.storage import Storage
-from luong.types import LATEST_TIMESTAMP, TopicPartition
+from luong.types import TopicPartition
 
 __all__ = ["TRANSACTIONS_TOPIC", "TransactionService"]
 
 TRANSACTIONS_TOPIC = "__transaction_state"
 TRANSACTIONS_TP = TopicPartition(TRANSACTIONS_TOPIC, 0)
-REPLAY_READ_BYTES = 4 << 20
 log = logging.getLogger("luong.transactions")
 
 
@@ -53,41 +52,28 @@ class TransactionService:
         self.offsets = offsets
         self.coordinator = coordinator
         self._clock = clock
-        self._check_interval_s = check_interval_ms / 1000
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._write_lock = asyncio.Lock()  # one append to the topic at a time, in order
         self._id_lock = asyncio.Lock()  # one block reservation at a time
-        self._ticker: asyncio.Task[None] | None = None
+        self._ticker = Ticker(self._upkeep, check_interval_ms / 1000)
 
     # -- life cycle ------------------------------------------------------------------
 
     async def start(self) -> None:
         """Create the topic if missing, replay it, finish transactions left half-ended."""
-        if TRANSACTIONS_TOPIC not in self.storage.topics():
-            await self.storage.create_topic(TRANSACTIONS_TOPIC, 1, {"cleanup.policy": "compact"})
-        end = (await self.storage.list_offset(TRANSACTIONS_TP, LATEST_TIMESTAMP)).offset
-        offset = (await self.storage.list_offset(TRANSACTIONS_TP, -2)).offset
-        while offset < end:
-            result = await self.storage.read(TRANSACTIONS_TP, offset, REPLAY_READ_BYTES)
-            batches = decode_batches(result.read())
-            for batch in batches:
-                self.coordinator.apply(batch.records)
-            offset = batches[-1].header.last_offset + 1
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        await open_internal_topic(
+            self.storage, TRANSACTIONS_TOPIC, lambda batch: self.coordinator.apply(batch.records)
+        )
+        self._ticker.start(now=True)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await self._ticker.stop()
 
-    async def _tick_forever(self) -> None:
-        while True:
-            try:
-                await self.settle()
-            except LuongError as error:
-                log.error("transaction upkeep failed: %s", error)
-            await asyncio.sleep(self._check_interval_s)
+    async def _upkeep(self) -> None:
+        try:
+            await self.settle()
+        except LuongError as error:
+            log.error("transaction upkeep failed: %s", error)
 
     async def settle(self) -> None:
         """Abort transactions past their timeout; finish those whose markers are due."""
