@@ -61,13 +61,13 @@ class WireClient:
         return self._recv_exactly(size)
 
     def _recv_exactly(self, count: int) -> bytes:
-        data = b""
+        data = bytearray()
         while len(data) < count:
             chunk = self.sock.recv(count - len(data))
             if not chunk:
                 raise EOFError("connection closed by the server")
             data += chunk
-        return data
+        return bytes(data)
 
     def closed_by_server(self) -> bool:
         """True when the server has closed this connection (reads EOF)."""
@@ -81,6 +81,10 @@ class WireClient:
     ) -> Any:
         """Send a request, return the decoded response entity."""
         self.send_raw(request_frame(api_key, version, body, correlation_id))
+        return self.receive(api_key, version, correlation_id)
+
+    def receive(self, api_key: int, version: int, correlation_id: int = 1) -> Any:
+        """Read the next response frame and decode it as that API's response."""
         payload = self.recv_frame()
         cls = load_response_schema(api_key, version)
         (got,) = struct.unpack_from(">i", payload)

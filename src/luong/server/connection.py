@@ -8,10 +8,12 @@ next, each answered when durable; so a producer's next batches are appended whil
 earlier ones wait for their fsync, and one group-commit fsync covers several of
 its requests. Every other request waits until all earlier ones are answered and
 is itself answered before the next one starts, as Kafka handles a connection's
-requests one at a time. Stored records leave as memory-mapped views of their
-segment files, never copied in Python. Memory stays bounded: reading pauses while
-requests wait unhandled or while the client does not read its responses, and a
-frame larger than `socket.request.max.bytes` closes the connection.
+requests one at a time. Stored records are never copied in Python: they go from
+their segment files to the socket with `os.sendfile` while the transport has
+nothing buffered, otherwise to the transport as memory-mapped views (uvloop has no
+native sendfile). Memory stays bounded: reading pauses while requests wait
+unhandled or while the client does not read its responses, and a frame larger
+than `socket.request.max.bytes` closes the connection.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mmap
+import os
 import struct
 from collections import deque
 from collections.abc import Sequence
@@ -50,6 +53,7 @@ class KafkaConnection(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self._transport: asyncio.Transport | None = None
+        self._socket_fd = -1  # for os.sendfile; -1 where the transport has no socket
         self._worker: asyncio.Task[None] | None = None
         self._responder: asyncio.Task[None] | None = None
         # requests being handled, in arrival order; the responder answers them in order
@@ -67,6 +71,8 @@ class KafkaConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
+        socket = transport.get_extra_info("socket")
+        self._socket_fd = socket.fileno() if socket is not None else -1
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.client_host = f"/{peer[0]}" if peer else ""  # as Kafka shows it
         loop = asyncio.get_running_loop()
@@ -171,7 +177,17 @@ class KafkaConnection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        transport.writelines([_as_buffer(piece) for piece in pieces])
+        if self._socket_fd < 0 or not any(isinstance(p, FileRegion) for p in pieces):
+            transport.writelines([_as_buffer(piece) for piece in pieces])
+            return
+        for piece in pieces:
+            if isinstance(piece, FileRegion) and transport.get_write_buffer_size() == 0:
+                sent = _sendfile_now(self._socket_fd, piece)
+                if sent < piece.length:
+                    rest = FileRegion(piece.fd, piece.position + sent, piece.length - sent)
+                    transport.write(_map_region(rest))
+            else:
+                transport.write(_as_buffer(piece))
 
     def abort(self, reason: str | None) -> None:
         """Close this connection (after logging why); other clients are unaffected."""
@@ -203,6 +219,25 @@ def _as_buffer(piece: bytes | Chunk) -> bytes | memoryview:
     if isinstance(piece, MemoryRegion):
         return piece.data
     raise TypeError(f"cannot send {type(piece).__name__}")
+
+
+def _sendfile_now(socket_fd: int, region: FileRegion) -> int:
+    """Send as much of `region` as the socket takes now, kernel to kernel; bytes sent.
+
+    Called only when the transport has nothing buffered, so these bytes follow
+    everything written before them. The socket is non-blocking: a full send buffer
+    ends the loop (the caller hands the rest to the transport).
+    """
+    sent = 0
+    while sent < region.length:
+        try:
+            count = os.sendfile(socket_fd, region.fd, region.position + sent, region.length - sent)
+        except BlockingIOError:
+            break
+        if count == 0:
+            break  # the file is shorter than the region: let the mmap path raise
+        sent += count
+    return sent
 
 
 def _map_region(region: FileRegion) -> memoryview:
