@@ -89,6 +89,8 @@ class Broker:
             int(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"]),
         )
         self.clock = clock
+        # encoded Metadata bodies by (version, topics), see handlers/metadata.py
+        self.metadata_cache: dict[tuple[object, ...], bytes] = {}
 
     async def start(self) -> None:
         """Rebuild the internal state (committed offsets, groups, transactions) and start

@@ -57,13 +57,18 @@ class ApiSpec:
 
     def encode(self, correlation_id: int, data: Mapping[str, Any]) -> bytes:
         """A whole response frame (size prefix included) from a handler's plain dict."""
+        return b"".join(self.frame(correlation_id, self.encode_body(data)))
+
+    def encode_body(self, data: Mapping[str, Any]) -> bytes:
+        """The response body alone (no size, no header): what a cache may keep."""
         out = io.BytesIO()
-        out.write(b"\x00\x00\x00\x00")
-        out.write(self.response_header(correlation_id))
         self.write(out, build(self.response_cls, data))
-        frame = out.getbuffer()
-        INT32.pack_into(frame, 0, len(frame) - 4)
-        return bytes(frame)
+        return out.getvalue()
+
+    def frame(self, correlation_id: int, body: bytes) -> list[bytes]:
+        """A response frame as pieces: size prefix and header, then `body` unchanged."""
+        header = self.response_header(correlation_id)
+        return [INT32.pack(len(header) + len(body)) + header, body]
 
 
 def _spec(api_key: int, version: int) -> ApiSpec:
