@@ -26,6 +26,7 @@ from luong.storage.log.time_index import TimeIndex
 __all__ = ["LogSegment", "segment_name"]
 
 Buffer = bytes | bytearray | memoryview
+RECENT_BATCHES = 1024  # positions remembered per segment (cleared when full)
 
 
 def segment_name(base_offset: int) -> str:
@@ -52,6 +53,9 @@ class LogSegment:
         self.max_timestamp = -1
         self.offset_of_max_timestamp = -1
         self.bytes_since_index_entry = 0
+        # base offset -> position of the batches noted lately: a consumer at the end
+        # of the log asks for exactly such an offset, so its fetch needs no scan
+        self._recent_batches: dict[int, int] = {}
 
     def __repr__(self) -> str:
         return f"LogSegment({self.path!r}, size={self.size}, next_offset={self.next_offset})"
@@ -89,6 +93,9 @@ class LogSegment:
     ) -> None:
         """Account for a batch now stored at `position` (after a write or a recovery scan);
         with `defer`, new index entries reach their files on `write_indexes`."""
+        if len(self._recent_batches) >= RECENT_BATCHES:
+            self._recent_batches.clear()
+        self._recent_batches[base_offset] = position
         if max_timestamp > self.max_timestamp:
             self.max_timestamp = max_timestamp
             self.offset_of_max_timestamp = base_offset
@@ -121,6 +128,9 @@ class LogSegment:
 
     def position_of(self, offset: int) -> int:
         """Position of the batch holding `offset`, or `size` if it lies past the end."""
+        recent = self._recent_batches.get(offset)
+        if recent is not None:
+            return recent
         for position, header in self.headers_from(self.index.lookup(offset)):
             if header.last_offset >= offset:
                 return position
@@ -145,6 +155,7 @@ class LogSegment:
     def truncate_to(self, position: int) -> None:
         """Cut the log at byte `position` (a batch boundary) and its index entries."""
         os.ftruncate(self.fd, position)
+        self._recent_batches = {o: p for o, p in self._recent_batches.items() if p < position}
         self.size = position
         self.index.truncate_to_position(position)
 
