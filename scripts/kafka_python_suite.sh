@@ -115,7 +115,7 @@ mkdir -p "$DATA"
 #   fixture's `partitions`, 4 (auto-created topics in the producer tests);
 # auto-create on, topic deletion on, no initial rebalance delay, as the suite's
 #   own broker config has them.
-"$LUONG" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
+"$LUONG" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --no-http \
     --set num.partitions=4 \
     --set auto.create.topics.enable=true \
     --set delete.topic.enable=true \

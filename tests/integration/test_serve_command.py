@@ -3,9 +3,12 @@ directory per process, a clean exit on SIGTERM."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from luong.testing.node import LuongProcess, free_port
 from luong.testing.wire import WireClient
@@ -22,6 +25,7 @@ def serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "--listen",
         f"127.0.0.1:{free_port()}",
         *args,
+        *(() if "--http-listen" in args else ("--no-http",)),
     ]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
 
@@ -92,3 +96,22 @@ def test_sigterm_stops_cleanly_and_the_next_start_recovers_nothing(tmp_path: Pat
     assert node.stop() == 0
     assert (tmp_path / "data" / ".clean-shutdown").exists()
     assert "luong stopped" in node.log_text()
+
+
+def test_no_http_runs_without_the_gateway(tmp_path: Path) -> None:
+    node = LuongProcess(tmp_path / "data")
+    node.command_extra = ["--no-http"]
+    with node:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", node.http_port), timeout=1).close()
+        assert "HTTP gateway" not in node.log_text()
+
+
+def test_an_http_port_in_use_stops_the_start_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = serve(tmp_path, "--http-listen", f"127.0.0.1:{port}")
+    assert done.returncode != 0
+    assert f"127.0.0.1:{port} (HTTP)" in done.stderr

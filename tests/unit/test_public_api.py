@@ -60,6 +60,7 @@ PUBLIC = {
         "BatchHeader",
         "Compression",
         "ControlType",
+        "Header",
         "Record",
         "RecordBatch",
         "TimestampType",

@@ -19,6 +19,7 @@ from luong.broker.groups import GroupService
 from luong.broker.handlers import HANDLERS
 from luong.broker.handlers.base import INTERNAL_TOPICS
 from luong.broker.offsets import OffsetService
+from luong.broker.produce_service import ProduceService
 from luong.broker.purgatory import FetchPurgatory
 from luong.broker.transactions import TransactionService
 from luong.clock import Clock
@@ -89,6 +90,7 @@ class Broker:
             int(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"]),
         )
         self.clock = clock
+        self.produce_service = ProduceService(storage, clock)  # records from the gateway
         # encoded Metadata bodies by (version, topics), see handlers/metadata.py
         self.metadata_cache: dict[tuple[object, ...], bytes] = {}
 

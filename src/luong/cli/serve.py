@@ -1,6 +1,7 @@
 """`luong serve`: run a node until SIGINT or SIGTERM.
 
     luong serve [--data-dir DIR] [--listen HOST:PORT] [--advertised HOST:PORT]
+                [--http-listen HOST:PORT | --no-http]
                 [--config FILE] [--set NAME=VALUE ...] [--log-level LEVEL]
 
 Broker settings use Kafka's names; `--set` overrides the file, which holds
@@ -43,6 +44,12 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:  # type: ig
         metavar="NAME=VALUE",
         help="a broker setting by its Kafka name (repeatable)",
     )
+    serve.add_argument(
+        "--http-listen",
+        default="127.0.0.1:8080",
+        help="HOST:PORT of the HTTP gateway (127.0.0.1:8080; port 0: any free one)",
+    )
+    serve.add_argument("--no-http", action="store_true", help="run without the HTTP gateway")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     serve.set_defaults(handler=run_serve)
 
@@ -93,15 +100,18 @@ def run_serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = node_config(args)
+    http = None if args.no_http else _address(args.http_listen, "--http-listen")
     import uvloop
 
-    return int(uvloop.run(_serve(config)))
+    return int(uvloop.run(_serve(config, http)))
 
 
-async def _serve(config: NodeConfig) -> int:
+async def _serve(config: NodeConfig, http: tuple[str, int] | None) -> int:
+    from luong.gateway import Gateway
     from luong.server import Node
 
     node = Node(config)
+    gateway: Gateway | None = None
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before listening: a signal then is ours
@@ -114,6 +124,15 @@ async def _serve(config: NodeConfig) -> int:
             file=sys.stderr,
         )
         return 1
+    if http is not None:
+        assert node.broker is not None
+        gateway = Gateway(node.broker, *http)
+        try:
+            await gateway.start()
+        except OSError as error:
+            print(f"luong: cannot listen on {http[0]}:{http[1]} (HTTP): {error}", file=sys.stderr)
+            await node.stop()
+            return 1
     # Everything loaded so far (the protocol schemas, the logs' state) lives as long as
     # the process: keep it out of the garbage collector's full passes, which otherwise
     # stall the event loop for tens of milliseconds walking it (63 ms on the first one).
@@ -121,5 +140,7 @@ async def _serve(config: NodeConfig) -> int:
     gc.freeze()
     await stopping.wait()
     log.info("stopping")
+    if gateway is not None:
+        await gateway.stop()
     await node.stop()
     return 0

@@ -47,6 +47,7 @@ class LuongProcess:
         self.data_dir = Path(data_dir)
         self.settings = {"group.initial.rebalance.delay.ms": "0", **(settings or {})}
         self.port = port or free_port()
+        self.http_port = free_port()
         self.log_path = self.data_dir.with_suffix(".log")
         self.process: subprocess.Popen[bytes] | None = None
         self.command_extra: list[str] = []  # more `luong serve` arguments
@@ -55,6 +56,11 @@ class LuongProcess:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def http_url(self) -> str:
+        """The HTTP gateway's base URL (each process gets its own free port)."""
+        return f"http://127.0.0.1:{self.http_port}"
+
     def command(self) -> list[str]:
         sets = [
             arg for name, value in self.settings.items() for arg in ("--set", f"{name}={value}")
@@ -62,6 +68,7 @@ class LuongProcess:
         return [
             *(sys.executable, "-m", "luong", "serve"),
             *("--data-dir", str(self.data_dir), "--listen", self.bootstrap),
+            *("--http-listen", f"127.0.0.1:{self.http_port}"),
             *self.command_extra,
             *sets,
         ]
@@ -79,8 +86,10 @@ class LuongProcess:
                 f"luong serve exited with {self.process.returncode}: "
                 f"{self.log_path.read_text()[-2000:]}"
             )
+        ports = [self.port] if "--no-http" in self.command_extra else [self.port, self.http_port]
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+            for port in ports:  # the HTTP gateway starts after the Kafka listener
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         except OSError:
             return False
         return True

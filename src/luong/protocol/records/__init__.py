@@ -15,6 +15,7 @@ from luong.protocol.records.batch import (
 from luong.protocol.records.compression import compress, decompress
 from luong.protocol.records.record import (
     ControlType,
+    Header,
     Record,
     RecordBatch,
     build_batch,
@@ -30,6 +31,7 @@ __all__ = [
     "BatchHeader",
     "Compression",
     "ControlType",
+    "Header",
     "Record",
     "RecordBatch",
     "TimestampType",

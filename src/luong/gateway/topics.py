@@ -1,0 +1,180 @@
+"""REST Proxy v2 topic routes: metadata and produce (thin: checks, then the broker).
+
+    GET  /topics                                      ["name", ...] (internal topics left out)
+    GET  /topics/{topic}                              {"name", "configs", "partitions"}
+    GET  /topics/{topic}/partitions                   [{"partition", "leader", "replicas"}]
+    GET  /topics/{topic}/partitions/{p}               {"partition", "leader", "replicas"}
+    GET  /topics/{topic}/partitions/{p}/offsets       {"beginning_offset", "end_offset"}
+    POST /topics/{topic}                              {"records": [{"key", "value", "partition"}]}
+    POST /topics/{topic}/partitions/{p}               {"records": [{"key", "value"}]}
+
+A produce answers 200 with one `offsets` entry per record, in order: its partition
+and offset, or `error_code` 50002/50003 and `error` for a record whose partition
+failed to append. A request that is wrong as a whole (type, JSON, fields, base64,
+unknown topic or partition) is refused before anything is written. Unlike
+Confluent's proxy, an unknown topic is a 404 (40401), never auto-created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from luong.broker import Broker
+from luong.broker.produce_service import ProducerRecord
+from luong.errors import UnknownTopicOrPartitionError
+from luong.gateway.errors import (
+    RestError,
+    kafka_error_code,
+    partition_not_found,
+    topic_not_found,
+)
+from luong.gateway.media import V2, check_accept, decode_field, embedded_format, read_json
+from luong.storage import TopicInfo
+from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+BROKER = web.AppKey("broker", Broker)
+REQUEST_FIELDS = frozenset(
+    {"records", "key_schema", "key_schema_id", "value_schema", "value_schema_id"}
+)
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, content_type=V2)
+
+
+def _topic(request: web.Request) -> TopicInfo:
+    name = request.match_info["topic"]
+    info = request.app[BROKER].storage.topics().get(name)
+    if info is None:
+        raise topic_not_found(name)
+    return info
+
+
+def _partition(request: web.Request, info: TopicInfo) -> int:
+    text = request.match_info["partition"]
+    if not text.isdigit() or int(text) >= info.partitions:
+        raise partition_not_found(f"topic {info.name} has no partition {text}")
+    return int(text)
+
+
+def _partition_json(broker: Broker, partition: int) -> dict[str, Any]:
+    node = broker.identity.node_id
+    return {
+        "partition": partition,
+        "leader": node,
+        "replicas": [{"broker": node, "leader": True, "in_sync": True}],
+    }
+
+
+@routes.get("/topics")
+async def list_topics(request: web.Request) -> web.Response:
+    check_accept(request)
+    names = request.app[BROKER].storage.topics()
+    return reply(sorted(name for name in names if not name.startswith("__")))
+
+
+@routes.get("/topics/{topic}")
+async def describe_topic(request: web.Request) -> web.Response:
+    check_accept(request)
+    info, broker = _topic(request), request.app[BROKER]
+    return reply(
+        {
+            "name": info.name,
+            "configs": {name: value for name, value, _ in info.config.entries()},
+            "partitions": [_partition_json(broker, p) for p in range(info.partitions)],
+        }
+    )
+
+
+@routes.get("/topics/{topic}/partitions")
+async def list_partitions(request: web.Request) -> web.Response:
+    check_accept(request)
+    info = _topic(request)
+    return reply([_partition_json(request.app[BROKER], p) for p in range(info.partitions)])
+
+
+@routes.get("/topics/{topic}/partitions/{partition}")
+async def describe_partition(request: web.Request) -> web.Response:
+    check_accept(request)
+    info = _topic(request)
+    return reply(_partition_json(request.app[BROKER], _partition(request, info)))
+
+
+@routes.get("/topics/{topic}/partitions/{partition}/offsets")
+async def partition_offsets(request: web.Request) -> web.Response:
+    check_accept(request)
+    info = _topic(request)
+    tp = TopicPartition(info.name, _partition(request, info))
+    storage = request.app[BROKER].storage
+    beginning = await storage.list_offset(tp, EARLIEST_TIMESTAMP)
+    end = await storage.list_offset(tp, LATEST_TIMESTAMP)
+    return reply({"beginning_offset": beginning.offset, "end_offset": end.offset})
+
+
+@routes.post("/topics/{topic}")
+async def produce_to_topic(request: web.Request) -> web.Response:
+    return await _produce(request, _topic(request), None)
+
+
+@routes.post("/topics/{topic}/partitions/{partition}")
+async def produce_to_partition(request: web.Request) -> web.Response:
+    info = _topic(request)
+    return await _produce(request, info, _partition(request, info))
+
+
+async def _produce(request: web.Request, info: TopicInfo, partition: int | None) -> web.Response:
+    check_accept(request)
+    embedded = embedded_format(request)
+    records = _records(embedded, await read_json(request), partition)
+    try:
+        results = await request.app[BROKER].produce_service.produce(info.name, records)
+    except UnknownTopicOrPartitionError as error:  # a record's partition the topic lacks
+        raise partition_not_found(str(error)) from None
+    offsets = [
+        {"partition": r.partition, "offset": r.offset, "error_code": None, "error": None}
+        if r.error is None
+        else {
+            "partition": r.partition,
+            "offset": None,
+            "error_code": kafka_error_code(r.error),
+            "error": str(r.error) or type(r.error).__name__,
+        }
+        for r in results
+    ]
+    return reply({"offsets": offsets, "key_schema_id": None, "value_schema_id": None})
+
+
+def _records(embedded: str, body: Any, partition: int | None) -> list[ProducerRecord]:
+    """The request's records, validated whole (422 naming the first problem)."""
+    if not isinstance(body, dict):
+        raise RestError(422, 422, "the request body must be a JSON object with 'records'")
+    unknown = sorted(set(body) - REQUEST_FIELDS)
+    if unknown:
+        raise RestError(422, 422, f"Unrecognized field: {unknown[0]}")
+    records = body.get("records")
+    if not isinstance(records, list) or not records:
+        raise RestError(422, 422, "records may not be empty")
+    return [_record(embedded, r, i, partition) for i, r in enumerate(records)]
+
+
+def _record(embedded: str, record: Any, index: int, partition: int | None) -> ProducerRecord:
+    where = f"records[{index}]"
+    if not isinstance(record, dict):
+        raise RestError(422, 422, f"{where} must be a JSON object")
+    allowed = {"key", "value"} if partition is not None else {"key", "value", "partition"}
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise RestError(422, 422, f"Unrecognized field in {where}: {unknown[0]}")
+    chosen = record.get("partition", partition)
+    if chosen is not None and (type(chosen) is not int or chosen < 0):
+        raise RestError(422, 422, f"{where}.partition must be a non-negative integer")
+    return ProducerRecord(
+        key=decode_field(embedded, record.get("key"), f"{where}.key"),
+        value=decode_field(embedded, record.get("value"), f"{where}.value"),
+        partition=chosen,
+    )
