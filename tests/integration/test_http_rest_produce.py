@@ -9,41 +9,18 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from luong.testing.http import BINARY, JSON, V2, http_call
 from luong.testing.node import LuongProcess
 
-BINARY = "application/vnd.kafka.binary.v2+json"
-JSON = "application/vnd.kafka.json.v2+json"
-V2 = "application/vnd.kafka.v2+json"
 
-
-def http(
-    node: LuongProcess,
-    method: str,
-    path: str,
-    body: Any = None,
-    content_type: str = BINARY,
-    accept: str | None = None,
-    raw: bytes | None = None,
-) -> tuple[int, Any]:
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(f"{node.http_url}{path}", data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    if accept:
-        request.add_header("Accept", accept)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+def http(node: LuongProcess, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+    return http_call(node.http_url, method, path, body, **kwargs)
 
 
 def b64(data: bytes) -> str:
@@ -120,7 +97,9 @@ def test_a_key_lands_where_kafkas_partitioner_puts_it(luong: LuongProcess) -> No
 def test_json_records_and_produce_to_a_partition(luong: LuongProcess) -> None:
     create(luong, "rest-json", 2)
     records = [{"key": "k", "value": {"temp": 21.5, "room": "a"}}, {"value": [1, 2, 3]}]
-    status, body = http(luong, "POST", "/topics/rest-json/partitions/1", {"records": records}, JSON)
+    status, body = http(
+        luong, "POST", "/topics/rest-json/partitions/1", {"records": records}, content_type=JSON
+    )
     assert status == 200
     assert [o["partition"] for o in body["offsets"]] == [1, 1]
     assert [o["offset"] for o in body["offsets"]] == [0, 1]

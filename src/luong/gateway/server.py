@@ -7,12 +7,18 @@ with 413 before they are read whole.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from luong.broker import Broker
+from luong.gateway.consumers import CONSUMERS, ConsumerManager, consumer_routes
 from luong.gateway.errors import error_middleware
+from luong.gateway.events import STREAMS, event_routes
+from luong.gateway.streams import StreamHub
 from luong.gateway.topics import BROKER, routes
 
 __all__ = ["MAX_BODY_BYTES", "Gateway", "build_app"]
@@ -21,11 +27,40 @@ log = logging.getLogger("luong.gateway")
 MAX_BODY_BYTES = 16 << 20
 
 
+EXPIRY_INTERVAL_S = 10.0
+
+
 def build_app(broker: Broker) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[BROKER] = broker
+    app[CONSUMERS] = ConsumerManager(broker.identity.listen)
+    app[STREAMS] = StreamHub(broker)
     app.add_routes(routes)
+    app.add_routes(event_routes)
+    app.add_routes(consumer_routes)
+    app.cleanup_ctx.append(_consumer_lifecycle)
+    app.on_shutdown.append(_close_streams)
     return app
+
+
+async def _close_streams(app: web.Application) -> None:
+    """End every live stream (with a reason) before the server waits for handlers."""
+    await app[STREAMS].close()
+
+
+async def _consumer_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Close idle consumer instances now and then; close them all at shutdown."""
+    manager = app[CONSUMERS]
+
+    async def expire() -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_INTERVAL_S)
+            await manager.expire(time.monotonic())
+
+    task = asyncio.get_running_loop().create_task(expire())
+    yield
+    task.cancel()
+    await manager.close()
 
 
 class Gateway:

@@ -1,0 +1,428 @@
+"""REST Proxy v2 consumer instances: a group member per instance, driven over HTTP.
+
+    POST   /consumers/{group}                     -> {"instance_id", "base_uri"}
+    DELETE /consumers/{group}/instances/{name}    204 (".../" below is this path)
+    POST   .../subscription      {"topics": [...]} or {"topic_pattern": "re"}: 204
+    GET    .../subscription      -> {"topics": [...]}
+    DELETE .../subscription      204
+    POST   .../assignments       {"partitions": [{"topic", "partition"}]}: 204
+    GET    .../assignments       -> {"partitions": [...]}
+    POST   .../positions         {"offsets": [{"topic", "partition", "offset"}]}: 204
+    POST   .../positions/beginning, .../positions/end   {"partitions": [...]}: 204
+    GET    .../records?timeout=MS&max_bytes=N
+                                 -> [{"topic", "key", "value", "partition", "offset"}]
+    POST   .../offsets           {"offsets": [{"topic", "partition", "offset"}]}, or
+                                 no body: commit what was fetched
+    GET    .../offsets           {"partitions": [...]}
+                                 -> {"offsets": [{"topic", "partition", "offset", "metadata"}]}
+
+Each instance is an asyncio Kafka consumer (aiokafka) in this process, connected
+to this broker's own listener, so it is an ordinary member of its group: other
+Kafka consumers in the group share the partitions with it, and its commits are
+the group's. As Confluent's proxy: a commit with a body stores offset + 1 (the
+body names the last record consumed); `auto.commit.enable` defaults to false here
+(safer: nothing is committed that was not confirmed); an instance unused for
+`consumer.instance.timeout.ms` (5 minutes) is closed. A records call waits at most
+min(`timeout`, `consumer.request.timeout.ms`) and returns as soon as records
+arrive (or `fetch.min.bytes` of them, when set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from luong.gateway.errors import RestError
+from luong.gateway.media import BINARY, JSON, V2, read_json
+
+__all__ = ["CONSUMERS", "ConsumerInstance", "ConsumerManager", "consumer_routes"]
+
+consumer_routes = web.RouteTableDef()
+INSTANCE_TIMEOUT_S = 300.0
+DEFAULT_REQUEST_TIMEOUT_MS = 1000
+MAX_RECORDS_BYTES = 64 << 20
+FORMATS = {"binary": BINARY, "json": JSON}
+INSTANCE = "/consumers/{group}/instances/{name}"
+
+
+@dataclass
+class ConsumerInstance:
+    """One REST consumer: its Kafka consumer and the settings given at creation."""
+
+    group: str
+    name: str
+    format: str
+    consumer: AIOKafkaConsumer
+    request_timeout_ms: int
+    fetch_min_bytes: int
+    last_used: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class ConsumerManager:
+    """Owns every consumer instance; closes idle ones. Owned by the gateway."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._instances: dict[tuple[str, str], ConsumerInstance] = {}
+
+    async def create(self, group: str, body: dict[str, Any]) -> ConsumerInstance:
+        name = str(body.get("name") or body.get("id") or f"rest-consumer-{uuid.uuid4()}")
+        if (group, name) in self._instances:
+            raise RestError(
+                409,
+                40902,
+                "Consumer with specified consumer ID already exists in the specified group.",
+            )
+        settings = _settings(body)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=group,
+            client_id=name,
+            enable_auto_commit=settings["auto_commit"],
+            auto_offset_reset=settings["reset"],
+        )
+        await consumer.start()
+        instance = ConsumerInstance(
+            group, name, settings["format"], consumer, settings["timeout"], settings["min_bytes"]
+        )
+        self._instances[(group, name)] = instance
+        return instance
+
+    def get(self, group: str, name: str) -> ConsumerInstance:
+        instance = self._instances.get((group, name))
+        if instance is None:
+            raise RestError(404, 40403, f"Consumer instance {name} of group {group} not found.")
+        instance.last_used = time.monotonic()
+        return instance
+
+    async def delete(self, group: str, name: str) -> None:
+        instance = self.get(group, name)
+        del self._instances[(group, name)]
+        await instance.consumer.stop()
+
+    async def expire(self, now: float) -> None:
+        """Close instances unused for INSTANCE_TIMEOUT_S."""
+        for key, instance in list(self._instances.items()):
+            if now - instance.last_used > INSTANCE_TIMEOUT_S:
+                del self._instances[key]
+                await instance.consumer.stop()
+
+    async def close(self) -> None:
+        instances, self._instances = list(self._instances.values()), {}
+        await asyncio.gather(*(i.consumer.stop() for i in instances), return_exceptions=True)
+
+
+CONSUMERS = web.AppKey("consumers", ConsumerManager)
+
+
+def _settings(body: dict[str, Any]) -> dict[str, Any]:
+    """The creation body's settings, validated (422 naming the bad one)."""
+    fmt = str(body.get("format", "binary")).lower()
+    if fmt not in FORMATS:
+        raise RestError(422, 422, f"Invalid format type {fmt!r}: binary or json")
+    reset = str(body.get("auto.offset.reset", "latest"))
+    if reset not in ("earliest", "latest"):
+        raise RestError(422, 42204, f"Invalid consumer configuration: auto.offset.reset={reset}")
+    commit = str(body.get("auto.commit.enable", "false")).lower()
+    if commit not in ("true", "false"):
+        raise RestError(422, 42204, f"Invalid consumer configuration: auto.commit.enable={commit}")
+    return {
+        "format": fmt,
+        "reset": reset,
+        "auto_commit": commit == "true",
+        "timeout": _int(body, "consumer.request.timeout.ms", DEFAULT_REQUEST_TIMEOUT_MS),
+        "min_bytes": _int(body, "fetch.min.bytes", -1),
+    }
+
+
+def _int(body: dict[str, Any], key: str, default: int) -> int:
+    value = body.get(key, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RestError(422, 40001, f"{key} must be an integer, got {value!r}") from None
+
+
+def _instance(request: web.Request) -> ConsumerInstance:
+    info = request.match_info
+    return request.app[CONSUMERS].get(info["group"], info["name"])
+
+
+def _no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+def _reply(data: Any) -> web.Response:
+    return web.json_response(data, content_type=V2)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object body of a management call ({} when there is none)."""
+    if not request.can_read_body:
+        return {}
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise RestError(422, 422, "the request body must be a JSON object")
+    return body
+
+
+def _partitions(body: dict[str, Any], key: str = "partitions") -> list[TopicPartition]:
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise RestError(422, 422, f"{key!r} must be a list of {{topic, partition}}")
+    try:
+        return [TopicPartition(str(p["topic"]), int(p["partition"])) for p in items]
+    except (KeyError, TypeError, ValueError):
+        raise RestError(422, 422, f"each of {key!r} needs a topic and a partition") from None
+
+
+@consumer_routes.post("/consumers/{group}")
+async def create_instance(request: web.Request) -> web.Response:
+    group = request.match_info["group"]
+    instance = await request.app[CONSUMERS].create(group, await _body(request))
+    base = f"{request.scheme}://{request.host}/consumers/{group}/instances/{instance.name}"
+    return _reply({"instance_id": instance.name, "base_uri": base})
+
+
+@consumer_routes.delete(INSTANCE)
+async def delete_instance(request: web.Request) -> web.Response:
+    info = request.match_info
+    await request.app[CONSUMERS].delete(info["group"], info["name"])
+    return _no_content()
+
+
+@consumer_routes.post(INSTANCE + "/subscription")
+async def subscribe(request: web.Request) -> web.Response:
+    instance, body = _instance(request), await _body(request)
+    topics, pattern = body.get("topics"), body.get("topic_pattern")
+    try:
+        if isinstance(topics, list) and topics and all(isinstance(t, str) for t in topics):
+            instance.consumer.subscribe(topics=topics)
+        elif isinstance(pattern, str) and pattern:
+            instance.consumer.subscribe(pattern=pattern)
+        else:
+            raise RestError(422, 422, "give 'topics' (a list of names) or 'topic_pattern'")
+    except IllegalStateError as error:
+        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    return _no_content()
+
+
+@consumer_routes.get(INSTANCE + "/subscription")
+async def subscription(request: web.Request) -> web.Response:
+    return _reply({"topics": sorted(_instance(request).consumer.subscription())})
+
+
+@consumer_routes.delete(INSTANCE + "/subscription")
+async def unsubscribe(request: web.Request) -> web.Response:
+    _instance(request).consumer.unsubscribe()
+    return _no_content()
+
+
+@consumer_routes.post(INSTANCE + "/assignments")
+async def assign(request: web.Request) -> web.Response:
+    instance, body = _instance(request), await _body(request)
+    try:
+        instance.consumer.assign(_partitions(body))
+    except IllegalStateError as error:
+        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    return _no_content()
+
+
+@consumer_routes.get(INSTANCE + "/assignments")
+async def assignments(request: web.Request) -> web.Response:
+    assigned = sorted(_instance(request).consumer.assignment())
+    return _reply({"partitions": [{"topic": t.topic, "partition": t.partition} for t in assigned]})
+
+
+@consumer_routes.post(INSTANCE + "/positions")
+async def seek(request: web.Request) -> web.Response:
+    instance, body = _instance(request), await _body(request)
+    targets = _partitions(body, "offsets")
+    offsets = [int(o.get("offset", -1)) for o in body["offsets"]]
+    if any(o < 0 for o in offsets):
+        raise RestError(422, 422, "each offset must be a non-negative integer")
+    try:
+        for tp, offset in zip(targets, offsets, strict=True):
+            instance.consumer.seek(tp, offset)
+    except IllegalStateError as error:
+        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    return _no_content()
+
+
+@consumer_routes.post(INSTANCE + "/positions/{end:beginning|end}")
+async def seek_to(request: web.Request) -> web.Response:
+    instance, body = _instance(request), await _body(request)
+    targets = _partitions(body)
+    consumer = instance.consumer
+    try:
+        if request.match_info["end"] == "beginning":
+            await consumer.seek_to_beginning(*targets)
+        else:
+            await consumer.seek_to_end(*targets)
+    except IllegalStateError as error:
+        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    return _no_content()
+
+
+@consumer_routes.get(INSTANCE + "/records")
+async def records(request: web.Request) -> web.Response:
+    instance = _instance(request)
+    wanted = FORMATS[instance.format]
+    accept = request.headers.get("Accept", wanted)
+    if wanted not in accept and "*/*" not in accept and V2 not in accept:
+        raise RestError(406, 40601, f"this consumer's format is {instance.format}: Accept {wanted}")
+    timeout_ms = _query_int(request, "timeout", instance.request_timeout_ms)
+    timeout_ms = min(timeout_ms, instance.request_timeout_ms) if timeout_ms > 0 else 0
+    max_bytes = _query_int(request, "max_bytes", MAX_RECORDS_BYTES)
+    max_bytes = MAX_RECORDS_BYTES if max_bytes <= 0 else min(max_bytes, MAX_RECORDS_BYTES)
+    async with instance.lock:
+        fetched = await _fetch(instance, timeout_ms, max_bytes)
+        try:
+            out = [_record_json(instance.format, r) for r in fetched]
+        except RestError:
+            _rewind(instance, fetched)  # nothing of a failed call counts as consumed
+            raise
+    return web.json_response(out, content_type=wanted)
+
+
+def _rewind(instance: ConsumerInstance, fetched: list[ConsumerRecord[Any, Any]]) -> None:
+    first: dict[TopicPartition, int] = {}
+    for record in fetched:
+        first.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+    for tp, offset in first.items():
+        instance.consumer.seek(tp, offset)
+
+
+def _query_int(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise RestError(422, 422, f"query parameter {name} must be an integer") from None
+
+
+async def _fetch(
+    instance: ConsumerInstance, timeout_ms: int, max_bytes: int
+) -> list[ConsumerRecord[Any, Any]]:
+    """Records until the deadline, `fetch.min.bytes`, or the first ones when it is unset;
+    what would pass `max_bytes` is sought back to, for the next call."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    got: list[ConsumerRecord[Any, Any]] = []
+    size = 0
+    try:
+        while True:
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            batch = await instance.consumer.getmany(timeout_ms=left_ms)
+            for tp_records in batch.values():
+                got += tp_records
+                size += sum(_size(r) for r in tp_records)
+            enough = size >= instance.fetch_min_bytes if instance.fetch_min_bytes > 0 else got
+            if enough or size >= max_bytes or left_ms == 0:
+                break
+    except IllegalStateError as error:
+        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    except KafkaError as error:
+        raise RestError(500, 50002, f"Kafka error: {error}") from None
+    return _trim(instance, got, max_bytes)
+
+
+def _size(record: ConsumerRecord[Any, Any]) -> int:
+    return len(record.key or b"") + len(record.value or b"")
+
+
+def _trim(
+    instance: ConsumerInstance, got: list[ConsumerRecord[Any, Any]], max_bytes: int
+) -> list[ConsumerRecord[Any, Any]]:
+    """Keep records up to `max_bytes` (at least one); seek each partition back to its
+    first record left out."""
+    kept: list[ConsumerRecord[Any, Any]] = []
+    size, rewound = 0, set()
+    for record in got:
+        tp = TopicPartition(record.topic, record.partition)
+        size += _size(record)
+        if tp in rewound or (kept and size > max_bytes):
+            if tp not in rewound:
+                instance.consumer.seek(tp, record.offset)
+                rewound.add(tp)
+            continue
+        kept.append(record)
+    return kept
+
+
+def _record_json(fmt: str, record: ConsumerRecord[Any, Any]) -> dict[str, Any]:
+    return {
+        "topic": record.topic,
+        "key": _field(fmt, record.key, record),
+        "value": _field(fmt, record.value, record),
+        "partition": record.partition,
+        "offset": record.offset,
+    }
+
+
+def _field(fmt: str, data: bytes | None, record: ConsumerRecord[Any, Any]) -> Any:
+    if data is None:
+        return None
+    if fmt == "binary":
+        return base64.b64encode(data).decode()
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise RestError(
+            500,
+            50002,
+            f"record {record.topic}/{record.partition}@{record.offset} is not JSON;"
+            " read it with a binary consumer",
+        ) from None
+
+
+@consumer_routes.post(INSTANCE + "/offsets")
+async def commit(request: web.Request) -> web.Response:
+    instance, body = _instance(request), await _body(request)
+    offsets = None
+    if body.get("offsets"):
+        targets = _partitions(body, "offsets")
+        try:
+            numbers = [int(o["offset"]) for o in body["offsets"]]
+        except (KeyError, TypeError, ValueError):
+            raise RestError(422, 422, "each of 'offsets' needs an integer offset") from None
+        metadata = [str(o.get("metadata") or "") for o in body["offsets"]]
+        offsets = {
+            tp: OffsetAndMetadata(n + 1, m)
+            for tp, n, m in zip(targets, numbers, metadata, strict=True)
+        }
+    try:
+        async with instance.lock:
+            await instance.consumer.commit(offsets)
+    except IllegalStateError as error:
+        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    except KafkaError as error:
+        raise RestError(500, 50002, f"Kafka error: {error}") from None
+    return _reply([])
+
+
+@consumer_routes.get(INSTANCE + "/offsets")
+async def committed(request: web.Request) -> web.Response:
+    instance, body = _instance(request), await _body(request)
+    if "partitions" not in body:
+        raise RestError(404, 40402, 'name the partitions: {"partitions": [...]}')
+    out = []
+    for tp in _partitions(body):
+        offset = await instance.consumer.committed(tp)
+        if offset is not None:
+            out.append(
+                {"topic": tp.topic, "partition": tp.partition, "offset": offset, "metadata": ""}
+            )
+    return _reply({"offsets": out})
