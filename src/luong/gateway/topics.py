@@ -34,7 +34,7 @@ from luong.gateway.media import V2, check_accept, decode_field, embedded_format,
 from luong.storage import TopicInfo
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["routes"]
+__all__ = ["BROKER", "routes", "topic_info"]
 
 routes = web.RouteTableDef()
 BROKER = web.AppKey("broker", Broker)
@@ -47,7 +47,8 @@ def reply(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, content_type=V2)
 
 
-def _topic(request: web.Request) -> TopicInfo:
+def topic_info(request: web.Request) -> TopicInfo:
+    """The path's topic, or 404 40401."""
     name = request.match_info["topic"]
     info = request.app[BROKER].storage.topics().get(name)
     if info is None:
@@ -81,7 +82,7 @@ async def list_topics(request: web.Request) -> web.Response:
 @routes.get("/topics/{topic}")
 async def describe_topic(request: web.Request) -> web.Response:
     check_accept(request)
-    info, broker = _topic(request), request.app[BROKER]
+    info, broker = topic_info(request), request.app[BROKER]
     return reply(
         {
             "name": info.name,
@@ -94,21 +95,21 @@ async def describe_topic(request: web.Request) -> web.Response:
 @routes.get("/topics/{topic}/partitions")
 async def list_partitions(request: web.Request) -> web.Response:
     check_accept(request)
-    info = _topic(request)
+    info = topic_info(request)
     return reply([_partition_json(request.app[BROKER], p) for p in range(info.partitions)])
 
 
 @routes.get("/topics/{topic}/partitions/{partition}")
 async def describe_partition(request: web.Request) -> web.Response:
     check_accept(request)
-    info = _topic(request)
+    info = topic_info(request)
     return reply(_partition_json(request.app[BROKER], _partition(request, info)))
 
 
 @routes.get("/topics/{topic}/partitions/{partition}/offsets")
 async def partition_offsets(request: web.Request) -> web.Response:
     check_accept(request)
-    info = _topic(request)
+    info = topic_info(request)
     tp = TopicPartition(info.name, _partition(request, info))
     storage = request.app[BROKER].storage
     beginning = await storage.list_offset(tp, EARLIEST_TIMESTAMP)
@@ -118,12 +119,12 @@ async def partition_offsets(request: web.Request) -> web.Response:
 
 @routes.post("/topics/{topic}")
 async def produce_to_topic(request: web.Request) -> web.Response:
-    return await _produce(request, _topic(request), None)
+    return await _produce(request, topic_info(request), None)
 
 
 @routes.post("/topics/{topic}/partitions/{partition}")
 async def produce_to_partition(request: web.Request) -> web.Response:
-    info = _topic(request)
+    info = topic_info(request)
     return await _produce(request, info, _partition(request, info))
 
 
