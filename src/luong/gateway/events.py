@@ -34,6 +34,8 @@ import asyncio
 import base64
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -45,7 +47,7 @@ from luong.gateway.topics import BROKER, topic_info
 from luong.storage import TopicInfo
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["STREAMS", "event_routes"]
+__all__ = ["STREAMS", "StreamSpec", "event_routes", "record_json", "run_stream", "stream_spec"]
 
 event_routes = web.RouteTableDef()
 STREAMS = web.AppKey("streams", StreamHub)
@@ -54,8 +56,19 @@ KEEPALIVE_S = 15.0
 FORMATS = ("json", "text", "binary")
 
 
-@event_routes.get("/topics/{topic}/events")
-async def events(request: web.Request) -> web.StreamResponse:
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """What a live stream sends: from where, how, which records, for how long."""
+
+    starts: dict[TopicPartition, int]
+    fmt: str
+    accept: Callable[[StreamRecord], bool]
+    max_events: int
+    timeout_ms: int
+
+
+async def stream_spec(request: web.Request) -> StreamSpec:
+    """The stream a request asks for (query and Last-Event-ID; see the module docstring)."""
     info = topic_info(request)
     query = request.query
     fmt = query.get("format", "json")
@@ -68,6 +81,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     max_events = _int(query, "max_events", 0)
     timeout_ms = _int(query, "timeout_ms", 0)
     starts = await _starts(request, info, _partitions(query, info))
+    return StreamSpec(starts, fmt, accept, max_events, timeout_ms)
+
+
+@event_routes.get("/topics/{topic}/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    spec = await stream_spec(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -76,8 +95,14 @@ async def events(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    subscriber = Subscriber(MAX_QUEUED, accept)
-    await _stream(request.app[STREAMS], response, subscriber, starts, fmt, max_events, timeout_ms)
+
+    async def send(kind: str, event_id: str | None, data: dict[str, Any]) -> None:
+        if kind == "keep-alive":
+            await response.write(b": keep-alive\n\n")
+        else:
+            await response.write(_event(kind, event_id, data))
+
+    await run_stream(request.app[STREAMS], spec, send)
     return response
 
 
@@ -142,38 +167,37 @@ def _parse_event_id(text: str, info: TopicInfo, partitions: list[int]) -> dict[T
     return {TopicPartition(info.name, p): o for p, o in positions.items()}
 
 
-async def _stream(
-    hub: StreamHub,
-    response: web.StreamResponse,
-    subscriber: Subscriber,
-    starts: dict[TopicPartition, int],
-    fmt: str,
-    max_events: int,
-    timeout_ms: int,
-) -> None:
-    positions = {tp.partition: offset for tp, offset in starts.items()}
+Send = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
+
+
+async def run_stream(hub: StreamHub, spec: StreamSpec, send: Send) -> None:
+    """Feed `spec`'s records to `send("record", id, data)` until its limits, the
+    client leaving, or the subscriber's end (`send("error", None, {"reason"})`);
+    `send("keep-alive", None, {})` after KEEPALIVE_S of silence."""
+    subscriber = Subscriber(MAX_QUEUED, spec.accept)
+    positions = {tp.partition: offset for tp, offset in spec.starts.items()}
     loop = asyncio.get_running_loop()
-    feeders = [loop.create_task(hub.subscribe(tp, o, subscriber)) for tp, o in starts.items()]
-    deadline = loop.time() + timeout_ms / 1000 if timeout_ms else None
+    feeders = [loop.create_task(hub.subscribe(tp, o, subscriber)) for tp, o in spec.starts.items()]
+    deadline = loop.time() + spec.timeout_ms / 1000 if spec.timeout_ms else None
     sent = 0
     try:
-        while not max_events or sent < max_events:
+        while not spec.max_events or sent < spec.max_events:
             wait_s = KEEPALIVE_S if deadline is None else min(KEEPALIVE_S, deadline - loop.time())
             if wait_s <= 0:
                 return
             try:
                 item = await asyncio.wait_for(subscriber.queue.get(), wait_s)
             except TimeoutError:
-                await response.write(b": keep-alive\n\n")
+                await send("keep-alive", None, {})
                 continue
             if isinstance(item, Closed):
-                await response.write(_event("error", None, {"reason": item.reason}))
+                await send("error", None, {"reason": item.reason})
                 return
             positions[item.partition] = item.offset + 1
             event_id = ",".join(f"{p}:{o}" for p, o in sorted(positions.items()))
-            await response.write(_event("record", event_id, _record_json(item, fmt)))
+            await send("record", event_id, record_json(item, spec.fmt))
             sent += 1
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         pass  # the client went away
     finally:
         for feeder in feeders:
@@ -189,7 +213,7 @@ def _event(kind: str, event_id: str | None, data: dict[str, Any]) -> bytes:
     return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def _record_json(record: StreamRecord, fmt: str) -> dict[str, Any]:
+def record_json(record: StreamRecord, fmt: str) -> dict[str, Any]:
     return {
         "topic": record.topic,
         "partition": record.partition,

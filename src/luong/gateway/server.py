@@ -20,6 +20,7 @@ from luong.gateway.errors import error_middleware
 from luong.gateway.events import STREAMS, event_routes
 from luong.gateway.streams import StreamHub
 from luong.gateway.topics import BROKER, routes
+from luong.gateway.websocket import websocket_routes
 
 __all__ = ["MAX_BODY_BYTES", "Gateway", "build_app"]
 
@@ -37,6 +38,7 @@ def build_app(broker: Broker) -> web.Application:
     app[STREAMS] = StreamHub(broker)
     app.add_routes(routes)
     app.add_routes(event_routes)
+    app.add_routes(websocket_routes)
     app.add_routes(consumer_routes)
     app.cleanup_ctx.append(_consumer_lifecycle)
     app.on_shutdown.append(_close_streams)

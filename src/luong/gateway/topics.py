@@ -34,7 +34,7 @@ from luong.gateway.media import V2, check_accept, decode_field, embedded_format,
 from luong.storage import TopicInfo
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["BROKER", "routes", "topic_info"]
+__all__ = ["BROKER", "produce_records", "records_from_body", "routes", "topic_info"]
 
 routes = web.RouteTableDef()
 BROKER = web.AppKey("broker", Broker)
@@ -131,12 +131,21 @@ async def produce_to_partition(request: web.Request) -> web.Response:
 async def _produce(request: web.Request, info: TopicInfo, partition: int | None) -> web.Response:
     check_accept(request)
     embedded = embedded_format(request)
-    records = _records(embedded, await read_json(request), partition)
+    records = records_from_body(embedded, await read_json(request), partition)
+    offsets = await produce_records(request.app[BROKER], info.name, records)
+    return reply({"offsets": offsets, "key_schema_id": None, "value_schema_id": None})
+
+
+async def produce_records(
+    broker: Broker, topic: str, records: list[ProducerRecord]
+) -> list[dict[str, Any]]:
+    """Append `records`; one REST Proxy `offsets` entry per record (404 40402 for a
+    partition the topic lacks, before anything is written)."""
     try:
-        results = await request.app[BROKER].produce_service.produce(info.name, records)
-    except UnknownTopicOrPartitionError as error:  # a record's partition the topic lacks
+        results = await broker.produce_service.produce(topic, records)
+    except UnknownTopicOrPartitionError as error:
         raise partition_not_found(str(error)) from None
-    offsets = [
+    return [
         {"partition": r.partition, "offset": r.offset, "error_code": None, "error": None}
         if r.error is None
         else {
@@ -147,10 +156,9 @@ async def _produce(request: web.Request, info: TopicInfo, partition: int | None)
         }
         for r in results
     ]
-    return reply({"offsets": offsets, "key_schema_id": None, "value_schema_id": None})
 
 
-def _records(embedded: str, body: Any, partition: int | None) -> list[ProducerRecord]:
+def records_from_body(embedded: str, body: Any, partition: int | None) -> list[ProducerRecord]:
     """The request's records, validated whole (422 naming the first problem)."""
     if not isinstance(body, dict):
         raise RestError(422, 422, "the request body must be a JSON object with 'records'")
