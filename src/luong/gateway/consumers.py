@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import re
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,13 +45,17 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from luong.gateway.errors import RestError
+from luong.errors import LuongError
+from luong.gateway.errors import RestError, partition_not_found, topic_not_found
 from luong.gateway.media import BINARY, JSON, V2, read_json
+from luong.gateway.topics import BROKER
+from luong.storage.common import validate_topic_name
 
 __all__ = ["CONSUMERS", "ConsumerInstance", "ConsumerManager", "consumer_routes"]
 
 consumer_routes = web.RouteTableDef()
 INSTANCE_TIMEOUT_S = 300.0
+GROUP_WAIT_S = 5.0  # longest a commit or committed-offsets call waits for the group
 DEFAULT_REQUEST_TIMEOUT_MS = 1000
 MAX_RECORDS_BYTES = 64 << 20
 FORMATS = {"binary": BINARY, "json": JSON}
@@ -92,7 +99,13 @@ class ConsumerManager:
             enable_auto_commit=settings["auto_commit"],
             auto_offset_reset=settings["reset"],
         )
-        await consumer.start()
+        try:
+            await asyncio.wait_for(consumer.start(), GROUP_WAIT_S)
+        except (TimeoutError, KafkaError) as error:
+            await _stop(consumer)
+            raise RestError(
+                409, 40903, f"Illegal state: the consumer could not start ({error or 'timed out'})"
+            ) from None
         instance = ConsumerInstance(
             group, name, settings["format"], consumer, settings["timeout"], settings["min_bytes"]
         )
@@ -109,18 +122,24 @@ class ConsumerManager:
     async def delete(self, group: str, name: str) -> None:
         instance = self.get(group, name)
         del self._instances[(group, name)]
-        await instance.consumer.stop()
+        await _stop(instance.consumer)
 
     async def expire(self, now: float) -> None:
         """Close instances unused for INSTANCE_TIMEOUT_S."""
         for key, instance in list(self._instances.items()):
             if now - instance.last_used > INSTANCE_TIMEOUT_S:
                 del self._instances[key]
-                await instance.consumer.stop()
+                await _stop(instance.consumer)
 
     async def close(self) -> None:
         instances, self._instances = list(self._instances.values()), {}
-        await asyncio.gather(*(i.consumer.stop() for i in instances), return_exceptions=True)
+        await asyncio.gather(*(_stop(i.consumer) for i in instances))
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer (leaving its group), giving up after GROUP_WAIT_S."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(consumer.stop(), GROUP_WAIT_S)
 
 
 CONSUMERS = web.AppKey("consumers", ConsumerManager)
@@ -177,14 +196,46 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _partitions(body: dict[str, Any], key: str = "partitions") -> list[TopicPartition]:
+def _partitions(
+    request: web.Request, body: dict[str, Any], key: str = "partitions"
+) -> list[TopicPartition]:
+    """`body[key]` as existing partitions: 422 if malformed or empty, 404 if unknown."""
     items = body.get(key)
-    if not isinstance(items, list):
-        raise RestError(422, 422, f"{key!r} must be a list of {{topic, partition}}")
+    if not isinstance(items, list) or not items:
+        raise RestError(422, 422, f"{key!r} must be a non-empty list of {{topic, partition}}")
+    topics = request.app[BROKER].storage.topics()
+    out = []
+    for item in items:
+        topic = item.get("topic") if isinstance(item, dict) else None
+        partition = item.get("partition") if isinstance(item, dict) else None
+        if not isinstance(topic, str) or type(partition) is not int or partition < 0:
+            raise RestError(422, 422, f"each of {key!r} needs a topic name and a partition")
+        info = topics.get(topic)
+        if info is None:
+            raise topic_not_found(topic)
+        if partition >= info.partitions:
+            raise partition_not_found(f"topic {topic} has no partition {partition}")
+        out.append(TopicPartition(topic, partition))
+    return out
+
+
+@contextlib.contextmanager
+def _consumer_errors() -> Iterator[None]:
+    """The Kafka consumer's refusals as 409 40903 (never a 500)."""
     try:
-        return [TopicPartition(str(p["topic"]), int(p["partition"])) for p in items]
-    except (KeyError, TypeError, ValueError):
-        raise RestError(422, 422, f"each of {key!r} needs a topic and a partition") from None
+        yield
+    except (IllegalStateError, AssertionError) as error:
+        raise RestError(409, 40903, f"Illegal state: {error or 'nothing is assigned'}") from None
+    except KafkaError as error:
+        raise RestError(
+            409,
+            40903,
+            f"Illegal state: the consumer instance failed ({error}); delete it and create it again",
+        ) from None
+    except TimeoutError:
+        raise RestError(
+            409, 40903, f"Illegal state: the group did not answer within {GROUP_WAIT_S} s"
+        ) from None
 
 
 @consumer_routes.post("/consumers/{group}")
@@ -206,16 +257,33 @@ async def delete_instance(request: web.Request) -> web.Response:
 async def subscribe(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     topics, pattern = body.get("topics"), body.get("topic_pattern")
-    try:
-        if isinstance(topics, list) and topics and all(isinstance(t, str) for t in topics):
-            instance.consumer.subscribe(topics=topics)
+    with _consumer_errors():
+        if topics is not None:
+            instance.consumer.subscribe(topics=_topic_names(topics))
         elif isinstance(pattern, str) and pattern:
-            instance.consumer.subscribe(pattern=pattern)
+            instance.consumer.subscribe(pattern=_pattern(pattern))
         else:
             raise RestError(422, 422, "give 'topics' (a list of names) or 'topic_pattern'")
-    except IllegalStateError as error:
-        raise RestError(409, 40903, f"Illegal state: {error}") from None
     return _no_content()
+
+
+def _topic_names(topics: Any) -> list[str]:
+    if not isinstance(topics, list) or not topics or not all(isinstance(t, str) for t in topics):
+        raise RestError(422, 422, "'topics' must be a non-empty list of topic names")
+    for topic in topics:
+        try:
+            validate_topic_name(topic)
+        except LuongError as error:
+            raise RestError(422, 422, str(error)) from None
+    return topics
+
+
+def _pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise RestError(422, 422, f"topic_pattern is not a regular expression: {error}") from None
+    return pattern
 
 
 @consumer_routes.get(INSTANCE + "/subscription")
@@ -232,10 +300,9 @@ async def unsubscribe(request: web.Request) -> web.Response:
 @consumer_routes.post(INSTANCE + "/assignments")
 async def assign(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
-    try:
-        instance.consumer.assign(_partitions(body))
-    except IllegalStateError as error:
-        raise RestError(409, 40903, f"Illegal state: {error}") from None
+    targets = _partitions(request, body)
+    with _consumer_errors():
+        instance.consumer.assign(targets)
     return _no_content()
 
 
@@ -248,30 +315,31 @@ async def assignments(request: web.Request) -> web.Response:
 @consumer_routes.post(INSTANCE + "/positions")
 async def seek(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
-    targets = _partitions(body, "offsets")
-    offsets = [int(o.get("offset", -1)) for o in body["offsets"]]
-    if any(o < 0 for o in offsets):
-        raise RestError(422, 422, "each offset must be a non-negative integer")
-    try:
+    targets = _partitions(request, body, "offsets")
+    offsets = _offsets(body["offsets"])
+    with _consumer_errors():
         for tp, offset in zip(targets, offsets, strict=True):
             instance.consumer.seek(tp, offset)
-    except IllegalStateError as error:
-        raise RestError(409, 40903, f"Illegal state: {error}") from None
     return _no_content()
+
+
+def _offsets(items: list[dict[str, Any]]) -> list[int]:
+    offsets = [item.get("offset") for item in items]
+    if not all(type(o) is int and o >= 0 for o in offsets):
+        raise RestError(422, 422, "each offset must be a non-negative integer")
+    return offsets  # type: ignore[return-value]
 
 
 @consumer_routes.post(INSTANCE + "/positions/{end:beginning|end}")
 async def seek_to(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
-    targets = _partitions(body)
+    targets = _partitions(request, body)
     consumer = instance.consumer
-    try:
+    with _consumer_errors():
         if request.match_info["end"] == "beginning":
             await consumer.seek_to_beginning(*targets)
         else:
             await consumer.seek_to_end(*targets)
-    except IllegalStateError as error:
-        raise RestError(409, 40903, f"Illegal state: {error}") from None
     return _no_content()
 
 
@@ -286,7 +354,7 @@ async def records(request: web.Request) -> web.Response:
     timeout_ms = min(timeout_ms, instance.request_timeout_ms) if timeout_ms > 0 else 0
     max_bytes = _query_int(request, "max_bytes", MAX_RECORDS_BYTES)
     max_bytes = MAX_RECORDS_BYTES if max_bytes <= 0 else min(max_bytes, MAX_RECORDS_BYTES)
-    async with instance.lock:
+    async with _exclusive(instance):
         fetched = await _fetch(instance, timeout_ms, max_bytes)
         try:
             out = [_record_json(instance.format, r) for r in fetched]
@@ -294,6 +362,21 @@ async def records(request: web.Request) -> web.Response:
             _rewind(instance, fetched)  # nothing of a failed call counts as consumed
             raise
     return web.json_response(out, content_type=wanted)
+
+
+@contextlib.asynccontextmanager
+async def _exclusive(instance: ConsumerInstance) -> AsyncIterator[None]:
+    """One records or commit call at a time per instance; 409 if the other one lasts."""
+    try:
+        await asyncio.wait_for(instance.lock.acquire(), GROUP_WAIT_S)
+    except TimeoutError:
+        raise RestError(
+            409, 40903, "Illegal state: another call on this instance is running"
+        ) from None
+    try:
+        yield
+    finally:
+        instance.lock.release()
 
 
 def _rewind(instance: ConsumerInstance, fetched: list[ConsumerRecord[Any, Any]]) -> None:
@@ -322,20 +405,21 @@ async def _fetch(
     deadline = time.monotonic() + timeout_ms / 1000
     got: list[ConsumerRecord[Any, Any]] = []
     size = 0
-    try:
+    with _consumer_errors():
         while True:
             left_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            batch = await instance.consumer.getmany(timeout_ms=left_ms)
+            try:  # aiokafka may wait past its timeout while its group is not ready
+                batch = await asyncio.wait_for(
+                    instance.consumer.getmany(timeout_ms=left_ms), left_ms / 1000 + 1
+                )
+            except TimeoutError:
+                break
             for tp_records in batch.values():
                 got += tp_records
                 size += sum(_size(r) for r in tp_records)
             enough = size >= instance.fetch_min_bytes if instance.fetch_min_bytes > 0 else got
             if enough or size >= max_bytes or left_ms == 0:
                 break
-    except IllegalStateError as error:
-        raise RestError(409, 40903, f"Illegal state: {error}") from None
-    except KafkaError as error:
-        raise RestError(500, 50002, f"Kafka error: {error}") from None
     return _trim(instance, got, max_bytes)
 
 
@@ -392,24 +476,19 @@ def _field(fmt: str, data: bytes | None, record: ConsumerRecord[Any, Any]) -> An
 async def commit(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     offsets = None
-    if body.get("offsets"):
-        targets = _partitions(body, "offsets")
-        try:
-            numbers = [int(o["offset"]) for o in body["offsets"]]
-        except (KeyError, TypeError, ValueError):
-            raise RestError(422, 422, "each of 'offsets' needs an integer offset") from None
+    if "offsets" in body:
+        targets = _partitions(request, body, "offsets")
+        numbers = _offsets(body["offsets"])
         metadata = [str(o.get("metadata") or "") for o in body["offsets"]]
         offsets = {
             tp: OffsetAndMetadata(n + 1, m)
             for tp, n, m in zip(targets, numbers, metadata, strict=True)
         }
-    try:
-        async with instance.lock:
-            await instance.consumer.commit(offsets)
-    except IllegalStateError as error:
-        raise RestError(409, 40903, f"Illegal state: {error}") from None
-    except KafkaError as error:
-        raise RestError(500, 50002, f"Kafka error: {error}") from None
+    if offsets is None and not instance.consumer.assignment():
+        return _reply([])  # nothing fetched, nothing to commit
+    async with _exclusive(instance):
+        with _consumer_errors():
+            await asyncio.wait_for(instance.consumer.commit(offsets), GROUP_WAIT_S)
     return _reply([])
 
 
@@ -419,8 +498,9 @@ async def committed(request: web.Request) -> web.Response:
     if "partitions" not in body:
         raise RestError(404, 40402, 'name the partitions: {"partitions": [...]}')
     out = []
-    for tp in _partitions(body):
-        offset = await instance.consumer.committed(tp)
+    for tp in _partitions(request, body):
+        with _consumer_errors():
+            offset = await asyncio.wait_for(instance.consumer.committed(tp), GROUP_WAIT_S)
         if offset is not None:
             out.append(
                 {"topic": tp.topic, "partition": tp.partition, "offset": offset, "metadata": ""}

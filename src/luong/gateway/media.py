@@ -49,10 +49,12 @@ def embedded_format(request: web.Request) -> str:
 
 
 async def read_json(request: web.Request) -> Any:
-    """The body as JSON: 400 if it does not parse (413 beyond the size limit)."""
-    text = await request.text()
+    """The body as JSON: 400 if it is not UTF-8 JSON (413 beyond the size limit)."""
+    body = await request.read()
     try:
-        return json.loads(text)
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RestError(400, 400, f"Malformed JSON: the body is not UTF-8 ({error})") from None
     except ValueError as error:
         raise RestError(400, 400, f"Malformed JSON: {error}") from None
 

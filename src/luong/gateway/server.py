@@ -18,6 +18,7 @@ from luong.broker import Broker
 from luong.gateway.consumers import CONSUMERS, ConsumerManager, consumer_routes
 from luong.gateway.errors import error_middleware
 from luong.gateway.events import STREAMS, event_routes
+from luong.gateway.openapi import openapi_routes
 from luong.gateway.streams import StreamHub
 from luong.gateway.topics import BROKER, routes
 from luong.gateway.websocket import websocket_routes
@@ -26,6 +27,7 @@ __all__ = ["MAX_BODY_BYTES", "Gateway", "build_app"]
 
 log = logging.getLogger("luong.gateway")
 MAX_BODY_BYTES = 16 << 20
+SHUTDOWN_TIMEOUT_S = 3.0  # requests still running at a stop are cancelled after this
 
 
 EXPIRY_INTERVAL_S = 10.0
@@ -39,6 +41,7 @@ def build_app(broker: Broker) -> web.Application:
     app.add_routes(routes)
     app.add_routes(event_routes)
     app.add_routes(websocket_routes)
+    app.add_routes(openapi_routes)
     app.add_routes(consumer_routes)
     app.cleanup_ctx.append(_consumer_lifecycle)
     app.on_shutdown.append(_close_streams)
@@ -75,7 +78,13 @@ class Gateway:
 
     async def start(self) -> None:
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(
+            self._runner,
+            self.host,
+            self.port,
+            reuse_address=True,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
         await site.start()
         self.port = self._runner.addresses[0][1]
         log.info("HTTP gateway listening on http://%s:%d", self.host, self.port)
