@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from confluent_kafka.admin import AdminClient, NewTopic
+
 from luong.testing.http import V2, http_call
 from luong.testing.node import LuongProcess
 
@@ -14,19 +16,21 @@ ST = str(Path(sys.executable).parent / "st")
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance"
 
 
-def fuzz(node: LuongProcess, config: Path | None, *extra: str) -> subprocess.CompletedProcess[str]:
+def fuzz(
+    node: LuongProcess, workdir: Path, config: Path | None, *extra: str
+) -> subprocess.CompletedProcess[str]:
     command = [ST, *(("--config-file", str(config)) if config else ()), "run"]
     command += [f"{node.http_url}/openapi.json", "--checks", CHECKS, "--max-examples", "30"]
     command += ["--seed", "1", "--request-timeout", "10", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(  # in `workdir`: schemathesis keeps a cache where it runs
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=workdir
+    )
 
 
 def test_every_operation_survives_fuzzing(tmp_path: Path) -> None:
     with LuongProcess(tmp_path / "data") as node:
         status, _ = http_call(node.http_url, "GET", "/openapi.json")
         assert status == 200
-        from confluent_kafka.admin import AdminClient, NewTopic
-
         admin = AdminClient({"bootstrap.servers": node.bootstrap})
         admin.create_topics([NewTopic("fuzz", 2, 1)])["fuzz"].result(10)
         body = {"name": "fuzzer"}
@@ -37,10 +41,12 @@ def test_every_operation_survives_fuzzing(tmp_path: Path) -> None:
             '[parameters]\n"path.topic" = "fuzz"\n"path.group" = "fuzz"\n'
             '"path.name" = "fuzzer"\n"query.timeout_ms" = "300"\n'
         )
-        deep = fuzz(node, config, "--exclude-name", "DELETE /consumers/{group}/instances/{name}")
+        deep = fuzz(
+            node, tmp_path, config, "--exclude-name", "DELETE /consumers/{group}/instances/{name}"
+        )
         assert deep.returncode == 0, deep.stdout[-4000:]
         # broad: any names at all (unknown topics, groups and instances)
-        broad = fuzz(node, None, "--exclude-path-regex", "/events$|/ws$")
+        broad = fuzz(node, tmp_path, None, "--exclude-path-regex", "/events$|/ws$")
         assert broad.returncode == 0, broad.stdout[-4000:]
         assert http_call(node.http_url, "GET", "/topics")[0] == 200
         assert "ERROR luong.gateway" not in node.log_text()  # no unexpected exception
