@@ -353,6 +353,56 @@ def _consumer_paths() -> dict[str, Any]:
     }
 
 
+def _admin_paths() -> dict[str, Any]:
+    topic_body = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": STRING,
+            "partitions": {"type": "integer", "minimum": 1, "maximum": 100_000},
+            "configs": {"type": "object", "additionalProperties": STRING},
+        },
+    }
+    changes = {
+        "type": "object",
+        "required": ["configs"],
+        "properties": {
+            "configs": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
+        },
+    }
+    group = _path("group", {"type": "string", "minLength": 1})
+    return {
+        "/admin/topics": {
+            "get": _op("Topics", _ok({"type": "array"})),
+            "post": _op(
+                "Create a topic",
+                {**_ok({"type": "object"}, code="201"), **_error_responses(400, 404, 413, 422)},
+                requestBody=_body(topic_body, V2, "application/json"),
+            ),
+        },
+        "/admin/topics/{topic}": {
+            "parameters": [TOPIC],
+            "get": _op(
+                "A topic with its offsets", {**_ok({"type": "object"}), **_error_responses(404)}
+            ),
+            "patch": _op(
+                "Change a topic's settings",
+                {**_ok({"type": "object"}), **_error_responses(400, 404, 413, 422)},
+                requestBody=_body(changes, V2, "application/json"),
+            ),
+            "delete": _op("Delete a topic", {**NO_CONTENT, **_error_responses(400, 404)}),
+        },
+        "/admin/groups": {"get": _op("Consumer groups with lag", _ok({"type": "array"}))},
+        "/admin/groups/{group}": {
+            "parameters": [group],
+            "get": _op(
+                "A group's committed offsets and lag",
+                {**_ok({"type": "object"}), **_error_responses(404)},
+            ),
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -360,9 +410,9 @@ def document() -> dict[str, Any]:
             "title": "luong HTTP gateway",
             "version": "1",
             "description": "Confluent REST Proxy v2 compatible produce, consume and metadata, "
-            "live streams (SSE, WebSocket).",
+            "live streams (SSE, WebSocket), admin of topics and groups.",
         },
-        "paths": {**_topic_paths(), **_consumer_paths()},
+        "paths": {**_topic_paths(), **_consumer_paths(), **_admin_paths()},
         "components": {"schemas": SCHEMAS},
     }
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from luong.broker import Broker
+from luong.gateway.admin import admin_routes
 from luong.gateway.consumers import CONSUMERS, ConsumerManager, consumer_routes
 from luong.gateway.errors import error_middleware
 from luong.gateway.events import STREAMS, event_routes
@@ -42,6 +43,7 @@ def build_app(broker: Broker) -> web.Application:
     app.add_routes(event_routes)
     app.add_routes(websocket_routes)
     app.add_routes(openapi_routes)
+    app.add_routes(admin_routes)
     app.add_routes(consumer_routes)
     app.cleanup_ctx.append(_consumer_lifecycle)
     app.on_shutdown.append(_close_streams)
