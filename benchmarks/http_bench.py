@@ -1,0 +1,170 @@
+"""The HTTP gateway: REST produce throughput and Server-Sent Events fan-out.
+
+    python benchmarks/http_bench.py [--seconds 5] [--subscribers 1,100,1000] [--json OUT]
+
+Starts `luong serve` (fresh data directory, default settings: every produce answer
+waits for its fsync) and drives its gateway with aiohttp from this process:
+
+- produce: 16 requests in flight to `POST /topics/{t}` (binary embedded format),
+  each with 100 records of 100 B, then each with 1 record: events/s and p50/p99
+  request latency;
+- fan-out: N subscribers on `GET /topics/{t}/events` (1 partition, from the end),
+  then a producer sending 1,000 events/s for `--seconds` in requests of 10, each
+  value carrying its send time: delivered events/s over all subscribers, and p50/p99
+  of the delivery latency (send to parsed by the subscriber).
+
+Client and broker share the machine's 2 cores: with 1,000 subscribers the
+subscribers' parsing in this one Python process is most of the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from luong.testing.node import LuongProcess
+
+BINARY = "application/vnd.kafka.binary.v2+json"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2) if values else 0
+
+
+async def produce_load(url: str, batch: int, seconds: float, in_flight: int = 16) -> dict[str, Any]:
+    value = base64.b64encode(b"x" * 100).decode()
+    body = json.dumps({"records": [{"value": value}] * batch})
+    headers = {"Content-Type": BINARY}
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while time.monotonic() < deadline:
+            start = time.monotonic()
+            async with session.post(url, data=body, headers=headers) as response:
+                assert response.status == 200, await response.text()
+                await response.read()
+            latencies.append(time.monotonic() - start)
+
+    async with aiohttp.ClientSession() as session:
+        began = time.monotonic()
+        await asyncio.gather(*(worker(session) for _ in range(in_flight)))
+        elapsed = time.monotonic() - began
+    return {
+        "records_per_request": batch,
+        "events_s": round(len(latencies) * batch / elapsed),
+        "requests_s": round(len(latencies) / elapsed),
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+    }
+
+
+async def subscriber(url: str, ready: asyncio.Event, got: list[float], stop: asyncio.Event) -> None:
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
+        ready.set()
+        async for line in response.content:
+            if line.startswith(b"data: "):
+                value = json.loads(line[6:])["value"]
+                sent = struct.unpack(">d", base64.b64decode(value)[:8])[0]
+                got.append(time.time() - sent)
+            if stop.is_set():
+                return
+
+
+async def fan_out(
+    node: LuongProcess, count: int, seconds: float, rate: int = 1000
+) -> dict[str, Any]:
+    topic = f"fanout-{count}"
+    AdminClient({"bootstrap.servers": node.bootstrap}).create_topics([NewTopic(topic, 1, 1)])[
+        topic
+    ].result(10)
+    url = f"{node.http_url}/topics/{topic}/events?format=binary"
+    latencies: list[float] = []
+    stop = asyncio.Event()
+    readies = [asyncio.Event() for _ in range(count)]
+    tasks = [asyncio.ensure_future(subscriber(url, r, latencies, stop)) for r in readies]
+    await asyncio.gather(*(r.wait() for r in readies))
+    produce_url = f"{node.http_url}/topics/{topic}"
+    sent = 0
+    async with aiohttp.ClientSession() as session:
+        began = time.monotonic()
+        while time.monotonic() - began < seconds:
+            due = int((time.monotonic() - began) * rate)
+            if due - sent >= 10:
+                records = [
+                    {"value": base64.b64encode(struct.pack(">d", time.time()) + b"x" * 92).decode()}
+                    for _ in range(10)
+                ]
+                async with session.post(
+                    produce_url, json={"records": records}, headers={"Content-Type": BINARY}
+                ) as response:
+                    await response.read()
+                sent += 10
+            else:
+                await asyncio.sleep(0.002)
+        expected = sent * count
+        deadline = time.monotonic() + 30
+        while len(latencies) < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - began
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return {
+        "subscribers": count,
+        "sent": sent,
+        "delivered": len(latencies),
+        "delivered_events_s": round(len(latencies) / elapsed),
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+    }
+
+
+async def run(node: LuongProcess, seconds: float, subscribers: list[int]) -> dict[str, Any]:
+    AdminClient({"bootstrap.servers": node.bootstrap}).create_topics(
+        [NewTopic("http-bench", 1, 1)]
+    )["http-bench"].result(10)
+    url = f"{node.http_url}/topics/http-bench"
+    results: dict[str, Any] = {"produce": [], "fan_out": []}
+    for batch in (100, 1):
+        results["produce"].append(await produce_load(url, batch, seconds))
+        print(results["produce"][-1], flush=True)
+    for count in subscribers:
+        results["fan_out"].append(await fan_out(node, count, seconds))
+        print(results["fan_out"][-1], flush=True)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--subscribers", default="1,100,1000")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    subscribers = [int(n) for n in args.subscribers.split(",")]
+    with (
+        tempfile.TemporaryDirectory(prefix="luong-http-bench-") as scratch,
+        LuongProcess(Path(scratch) / "data") as node,
+    ):
+        results = asyncio.run(run(node, args.seconds, subscribers))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
