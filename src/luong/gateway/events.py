@@ -47,7 +47,7 @@ from luong.gateway.topics import BROKER, topic_info
 from luong.storage import TopicInfo
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["STREAMS", "StreamSpec", "event_routes", "record_json", "run_stream", "stream_spec"]
+__all__ = ["STREAMS", "StreamSpec", "event_routes", "record_payload", "run_stream", "stream_spec"]
 
 event_routes = web.RouteTableDef()
 STREAMS = web.AppKey("streams", StreamHub)
@@ -96,7 +96,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
 
-    async def send(kind: str, event_id: str | None, data: dict[str, Any]) -> None:
+    async def send(kind: str, event_id: str | None, data: str) -> None:
         if kind == "keep-alive":
             await response.write(b": keep-alive\n\n")
         else:
@@ -167,13 +167,14 @@ def _parse_event_id(text: str, info: TopicInfo, partitions: list[int]) -> dict[T
     return {TopicPartition(info.name, p): o for p, o in positions.items()}
 
 
-Send = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
+Send = Callable[[str, str | None, str], Awaitable[None]]
 
 
 async def run_stream(hub: StreamHub, spec: StreamSpec, send: Send) -> None:
     """Feed `spec`'s records to `send("record", id, data)` until its limits, the
-    client leaving, or the subscriber's end (`send("error", None, {"reason"})`);
-    `send("keep-alive", None, {})` after KEEPALIVE_S of silence."""
+    client leaving, or the subscriber's end (`send("error", None, data)` with a
+    reason); `send("keep-alive", None, "")` after KEEPALIVE_S of silence. `data` is
+    JSON text: a record's is encoded once per format and shared by every stream."""
     subscriber = Subscriber(MAX_QUEUED, spec.accept)
     positions = {tp.partition: offset for tp, offset in spec.starts.items()}
     loop = asyncio.get_running_loop()
@@ -188,14 +189,14 @@ async def run_stream(hub: StreamHub, spec: StreamSpec, send: Send) -> None:
             try:
                 item = await asyncio.wait_for(subscriber.queue.get(), wait_s)
             except TimeoutError:
-                await send("keep-alive", None, {})
+                await send("keep-alive", None, "")
                 continue
             if isinstance(item, Closed):
-                await send("error", None, {"reason": item.reason})
+                await send("error", None, json.dumps({"reason": item.reason}))
                 return
             positions[item.partition] = item.offset + 1
             event_id = ",".join(f"{p}:{o}" for p, o in sorted(positions.items()))
-            await send("record", event_id, record_json(item, spec.fmt))
+            await send("record", event_id, record_payload(item, spec.fmt))
             sent += 1
     except ConnectionResetError:
         pass  # the client went away
@@ -208,12 +209,20 @@ async def run_stream(hub: StreamHub, spec: StreamSpec, send: Send) -> None:
         subscriber.close("the stream ended")
 
 
-def _event(kind: str, event_id: str | None, data: dict[str, Any]) -> bytes:
+def _event(kind: str, event_id: str | None, data: str) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
 
 
-def record_json(record: StreamRecord, fmt: str) -> dict[str, Any]:
+def record_payload(record: StreamRecord, fmt: str) -> str:
+    """The record as JSON text in `fmt`, encoded once (kept on the shared record)."""
+    payload = record.encoded.get(fmt)
+    if payload is None:
+        payload = record.encoded[fmt] = json.dumps(_record_json(record, fmt), separators=(",", ":"))
+    return payload
+
+
+def _record_json(record: StreamRecord, fmt: str) -> dict[str, Any]:
     return {
         "topic": record.topic,
         "partition": record.partition,

@@ -56,6 +56,7 @@ class StreamRecord(Matchable):
         headers: tuple[Header, ...],
     ) -> None:
         super().__init__(key, value, headers)
+        self.encoded: dict[str, str] = {}  # JSON text by format, for every stream to share
         self.topic = topic
         self.partition = partition
         self.offset = offset

@@ -64,11 +64,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 async def _stream(request: web.Request, socket: web.WebSocketResponse, spec: StreamSpec) -> None:
     """Stream records until the stream ends, then say why and close the socket."""
 
-    async def send(kind: str, event_id: str | None, data: dict[str, Any]) -> None:
+    async def send(kind: str, event_id: str | None, data: str) -> None:
         if kind == "record" and not socket.closed:
-            await socket.send_json({"type": "record", "id": event_id, "record": data})
+            head = json.dumps({"type": "record", "id": event_id})[:-1]
+            await socket.send_str(f'{head}, "record": {data}}}')
         elif kind == "error":
-            ended.append(data["reason"])
+            ended.append(json.loads(data)["reason"])
 
     ended: list[str] = []
     await run_stream(request.app[STREAMS], spec, send)
