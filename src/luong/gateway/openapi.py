@@ -403,6 +403,45 @@ def _admin_paths() -> dict[str, Any]:
     }
 
 
+def _webhook_paths() -> dict[str, Any]:
+    create = {
+        "type": "object",
+        "required": ["topic", "url"],
+        "properties": {
+            "topic": STRING,
+            "url": {"type": "string", "format": "uri"},
+            "filter": {"type": "array", "items": STRING},
+            "secret": STRING,
+            "from": {"enum": ["latest", "earliest"]},
+            "max_attempts": {"type": "integer", "minimum": 1},
+            "backoff_ms": {"type": "integer", "minimum": 1},
+            "max_backoff_ms": {"type": "integer", "minimum": 1},
+            "rate_per_s": {"type": "number", "minimum": 0},
+            "dead_letter_topic": STRING,
+        },
+        "additionalProperties": False,
+    }
+    hook = _path("id", STRING)
+    one = {**_ok({"type": "object"}), **_error_responses(404)}
+    return {
+        "/webhooks": {
+            "get": _op("Push subscriptions", _ok({"type": "array"})),
+            "post": _op(
+                "Create a push subscription",
+                {**_ok({"type": "object"}, code="201"), **_error_responses(400, 404, 413, 422)},
+                requestBody=_body(create, V2, "application/json"),
+            ),
+        },
+        "/webhooks/{id}": {
+            "parameters": [hook],
+            "get": _op("A push subscription and its counters", one),
+            "delete": _op("Delete a push subscription", {**NO_CONTENT, **_error_responses(404)}),
+        },
+        "/webhooks/{id}/pause": {"parameters": [hook], "post": _op("Pause delivery", one)},
+        "/webhooks/{id}/resume": {"parameters": [hook], "post": _op("Resume delivery", one)},
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -410,9 +449,10 @@ def document() -> dict[str, Any]:
             "title": "luong HTTP gateway",
             "version": "1",
             "description": "Confluent REST Proxy v2 compatible produce, consume and metadata, "
-            "live streams (SSE, WebSocket), admin of topics and groups.",
+            "live streams (SSE, WebSocket), push subscriptions (webhooks), admin of topics "
+            "and groups.",
         },
-        "paths": {**_topic_paths(), **_consumer_paths(), **_admin_paths()},
+        "paths": {**_topic_paths(), **_consumer_paths(), **_admin_paths(), **_webhook_paths()},
         "components": {"schemas": SCHEMAS},
     }
 

@@ -22,6 +22,7 @@ from luong.gateway.events import STREAMS, event_routes
 from luong.gateway.openapi import openapi_routes
 from luong.gateway.streams import StreamHub
 from luong.gateway.topics import BROKER, routes
+from luong.gateway.webhooks import WEBHOOKS, WebhookManager, webhook_routes
 from luong.gateway.websocket import websocket_routes
 
 __all__ = ["MAX_BODY_BYTES", "Gateway", "build_app"]
@@ -44,10 +45,20 @@ def build_app(broker: Broker) -> web.Application:
     app.add_routes(websocket_routes)
     app.add_routes(openapi_routes)
     app.add_routes(admin_routes)
+    app[WEBHOOKS] = WebhookManager(broker)
+    app.add_routes(webhook_routes)
+    app.cleanup_ctx.append(_webhooks_lifecycle)
     app.add_routes(consumer_routes)
     app.cleanup_ctx.append(_consumer_lifecycle)
     app.on_shutdown.append(_close_streams)
     return app
+
+
+async def _webhooks_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Replay the push subscriptions and deliver them until the gateway stops."""
+    await app[WEBHOOKS].start()
+    yield
+    await app[WEBHOOKS].stop()
 
 
 async def _close_streams(app: web.Application) -> None:
