@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import ipaddress
 import logging
 import signal
 import sys
@@ -95,12 +96,24 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
     )
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = node_config(args)
     http = None if args.no_http else _address(args.http_listen, "--http-listen")
+    if http is not None and not config.broker["luong.http.tokens"] and not _loopback(http[0]):
+        raise LuongError(
+            f"--http-listen {args.http_listen}: without luong.http.tokens the HTTP gateway"
+            " listens on loopback only (set tokens, or listen on 127.0.0.1)"
+        )
     import uvloop
 
     return int(uvloop.run(_serve(config, http)))

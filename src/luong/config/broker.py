@@ -16,6 +16,7 @@ from luong.config.definitions import (
     ConfigDef,
     boolean,
     defs,
+    http_tokens,
     int_in,
     parse_setting,
 )
@@ -76,6 +77,13 @@ BROKER_CONFIGS: Mapping[str, ConfigDef] = defs(
         "create a topic when a Metadata request names an unknown one",
     ),
     ConfigDef("delete.topic.enable", "true", boolean, "true or false", "allow DeleteTopics"),
+    ConfigDef(
+        "luong.http.tokens",
+        "",
+        http_tokens,
+        "TOKEN:ro|rw[:TOPIC_PREFIX],... (empty: no tokens, loopback only)",
+        "bearer tokens of the HTTP gateway: read-only or read-write, per topic name prefix",
+    ),
     ConfigDef(
         "socket.request.max.bytes",
         "104857600",

@@ -71,6 +71,23 @@ def boolean(text: str) -> bool:
     return value == "true"
 
 
+HttpToken = tuple[str, str, str]  # (token, "ro" or "rw", topic name prefix)
+
+
+def http_tokens(text: str) -> tuple[HttpToken, ...]:
+    """`TOKEN:ro|rw[:TOPIC_PREFIX],...` -> the gateway's bearer tokens ("" for none)."""
+    if not isinstance(text, str):
+        raise ValueError
+    tokens = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        token, _, rest = entry.partition(":")
+        mode, _, prefix = rest.partition(":")
+        if not token or any(c.isspace() for c in token) or mode not in ("ro", "rw"):
+            raise ValueError
+        tokens.append((token, mode, prefix))
+    return tuple(tokens)
+
+
 def cleanup_policy(text: str) -> frozenset[str]:
     if not isinstance(text, str):
         raise ValueError

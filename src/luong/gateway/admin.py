@@ -27,6 +27,7 @@ from aiohttp import web
 from luong.broker import Broker
 from luong.broker.handlers.base import INTERNAL_TOPICS
 from luong.errors import LuongError, UnknownTopicOrPartitionError
+from luong.gateway.access import check_topic, grant_of
 from luong.gateway.errors import RestError, topic_not_found
 from luong.gateway.media import V2, read_json
 from luong.gateway.topics import BROKER
@@ -82,7 +83,8 @@ async def _topic_json(broker: Broker, info: TopicInfo) -> dict[str, Any]:
 
 @admin_routes.get("/admin/topics")
 async def list_topics(request: web.Request) -> web.Response:
-    topics = request.app[BROKER].storage.topics().values()
+    prefix = grant_of(request)[1]
+    topics = [t for t in request.app[BROKER].storage.topics().values() if t.name.startswith(prefix)]
     return _reply(
         [
             {
@@ -103,6 +105,7 @@ async def create_topic(request: web.Request) -> web.Response:
     partitions = body.get("partitions", int(broker.config["num.partitions"]))
     if not isinstance(name, str):
         raise RestError(422, 422, "'name' must be the topic's name")
+    check_topic(request, name)
     if type(partitions) is not int:
         raise RestError(422, 422, "'partitions' must be an integer")
     if not isinstance(configs, dict) or not all(isinstance(v, str) for v in configs.values()):

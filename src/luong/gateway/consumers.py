@@ -46,6 +46,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from luong.errors import LuongError
+from luong.gateway.access import check_topic, grant_of
 from luong.gateway.errors import RestError, partition_not_found, topic_not_found
 from luong.gateway.media import BINARY, JSON, V2, read_json
 from luong.gateway.topics import BROKER
@@ -210,6 +211,7 @@ def _partitions(
         partition = item.get("partition") if isinstance(item, dict) else None
         if not isinstance(topic, str) or type(partition) is not int or partition < 0:
             raise RestError(422, 422, f"each of {key!r} needs a topic name and a partition")
+        check_topic(request, topic)
         info = topics.get(topic)
         if info is None:
             raise topic_not_found(topic)
@@ -259,8 +261,15 @@ async def subscribe(request: web.Request) -> web.Response:
     topics, pattern = body.get("topics"), body.get("topic_pattern")
     with _consumer_errors():
         if topics is not None:
-            instance.consumer.subscribe(topics=_topic_names(topics))
+            names = _topic_names(topics)
+            for name in names:
+                check_topic(request, name)
+            instance.consumer.subscribe(topics=names)
         elif isinstance(pattern, str) and pattern:
+            if grant_of(request)[1]:
+                raise RestError(
+                    403, 40301, "a token with a topic prefix cannot subscribe by pattern"
+                )
             instance.consumer.subscribe(pattern=_pattern(pattern))
         else:
             raise RestError(422, 422, "give 'topics' (a list of names) or 'topic_pattern'")

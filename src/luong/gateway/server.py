@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from luong.broker import Broker
+from luong.gateway.access import ACCESS, AccessPolicy
 from luong.gateway.admin import admin_routes
 from luong.gateway.consumers import CONSUMERS, ConsumerManager, consumer_routes
 from luong.gateway.errors import error_middleware
@@ -36,7 +37,11 @@ EXPIRY_INTERVAL_S = 10.0
 
 
 def build_app(broker: Broker) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    access = AccessPolicy(broker.config["luong.http.tokens"])
+    app = web.Application(
+        middlewares=[error_middleware, access.middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[ACCESS] = access
     app[BROKER] = broker
     app[CONSUMERS] = ConsumerManager(broker.identity.listen)
     app[STREAMS] = StreamHub(broker)

@@ -24,6 +24,7 @@ from aiohttp import web
 from luong.broker import Broker
 from luong.broker.produce_service import ProducerRecord
 from luong.errors import UnknownTopicOrPartitionError
+from luong.gateway.access import grant_of
 from luong.gateway.errors import (
     RestError,
     kafka_error_code,
@@ -76,7 +77,8 @@ def _partition_json(broker: Broker, partition: int) -> dict[str, Any]:
 async def list_topics(request: web.Request) -> web.Response:
     check_accept(request)
     names = request.app[BROKER].storage.topics()
-    return reply(sorted(name for name in names if not name.startswith("__")))
+    prefix = grant_of(request)[1]
+    return reply(sorted(n for n in names if not n.startswith("__") and n.startswith(prefix)))
 
 
 @routes.get("/topics/{topic}")

@@ -48,6 +48,7 @@ from luong.broker import Broker
 from luong.broker.produce_service import ProducerRecord
 from luong.coordinator.offsets import CommitRequest, OffsetKey
 from luong.errors import LuongError
+from luong.gateway.access import check_topic
 from luong.gateway.errors import RestError, topic_not_found
 from luong.gateway.events import record_payload
 from luong.gateway.filters import FilterError, compile_filters
@@ -378,6 +379,8 @@ def _reply(data: Any, status: int = 200) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     manager = request.app[WEBHOOKS]
     settings = _settings(request.app[BROKER], await read_json(request))
+    check_topic(request, settings.topic)
+    check_topic(request, settings.dead_letter_topic)
     await manager.save(settings, settings.id)
     manager.subscriptions[settings.id] = state = WebhookState(settings)
     manager.run(state)

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from luong.gateway.access import check_write
 from luong.gateway.errors import RestError
 from luong.gateway.events import STREAMS, StreamSpec, run_stream, stream_spec
 from luong.gateway.topics import BROKER, produce_records, records_from_body, topic_info
@@ -95,6 +96,7 @@ async def _handle(
         if not isinstance(message, dict) or message.get("type") != "produce":
             raise RestError(422, 422, 'messages are {"type": "produce", "records": [...]}')
         ref = message.get("ref")
+        check_write(request)
         fmt = message.get("format", "json")
         if fmt not in ("json", "binary"):
             raise RestError(422, 422, f"format must be json or binary, got {fmt!r}")

@@ -82,6 +82,9 @@ def _topic_synonyms(overrides: Any, defaults: Any, entry: dict[str, Any]) -> lis
     return out
 
 
+SENSITIVE = frozenset({"luong.http.tokens"})  # never sent back (Kafka answers null too)
+
+
 def _broker_entries(ctx: RequestContext, name: str) -> list[dict[str, Any]]:
     node_id = str(ctx.broker.identity.node_id)
     if name == "":
@@ -91,16 +94,18 @@ def _broker_entries(ctx: RequestContext, name: str) -> list[dict[str, Any]]:
     given = ctx.broker.config.given
     entries = []
     for key, definition in BROKER_CONFIGS.items():
+        secret = key in SENSITIVE
         synonyms = [{"name": key, "value": definition.default, "source": DEFAULT_CONFIG}]
         if key in given:
-            synonyms.insert(0, {"name": key, "value": given[key], "source": STATIC_BROKER_CONFIG})
+            value = None if secret else given[key]
+            synonyms.insert(0, {"name": key, "value": value, "source": STATIC_BROKER_CONFIG})
         entries.append(
             {
                 "name": key,
-                "value": given.get(key, definition.default),
+                "value": None if secret else given.get(key, definition.default),
                 "read_only": True,
                 "config_source": synonyms[0]["source"],
-                "is_sensitive": False,
+                "is_sensitive": secret,
                 "definition": definition,
                 "synonyms": synonyms,
             }
