@@ -217,9 +217,53 @@ def test_bad_subscriptions_are_refused(luong: LuongProcess) -> None:
         ),
         ({"topic": "wh-bad", "url": "http://127.0.0.1:9/x", "extra": 1}, 422, 422, "extra"),
         ({"topic": "wh-bad", "url": "http://127.0.0.1:9/x", "from": "soon"}, 422, 422, "from"),
+        (
+            {"topic": "wh-bad", "url": "http://127.0.0.1:9/x", "batch_size": 0},
+            422,
+            422,
+            "batch_size",
+        ),
+        (
+            {"topic": "wh-bad", "url": "http://127.0.0.1:9/x", "concurrency": -1},
+            422,
+            422,
+            "concurrency",
+        ),
     ]:
         got, answer = http_call(luong.http_url, "POST", "/webhooks", body, content_type=V2)
         assert (got, answer["error_code"]) == (status, code), (body, answer)
         assert words in answer["message"]
     assert http_call(luong.http_url, "GET", "/webhooks")[1] == before
     assert http_call(luong.http_url, "GET", "/webhooks/nope")[0] == 404
+
+
+def test_batches_arrive_as_arrays_in_order(luong: LuongProcess, receivers: list[Receiver]) -> None:
+    body = {"name": "wh-batch", "partitions": 2}
+    assert http_call(luong.http_url, "POST", "/admin/topics", body, content_type=V2)[0] == 201
+    producer = Producer({"bootstrap.servers": luong.bootstrap, "linger.ms": 50})
+    for i in range(14):
+        producer.produce("wh-batch", json.dumps({"n": i}).encode(), partition=i % 2)
+    assert producer.flush(10) == 0
+    receivers.append(receiver := Receiver())
+    hook = subscribe(
+        luong,
+        topic="wh-batch",
+        url=receiver.url,
+        batch_size=3,
+        concurrency=1,
+        **{"from": "earliest"},
+    )
+    wait_until(lambda: sum(len(json.loads(b)) for _, b in receiver.accepted) == 14, 10, "all 14")
+    by_partition: dict[int, list[int]] = {0: [], 1: []}
+    for headers, raw in receiver.accepted:
+        batch = json.loads(raw)
+        assert isinstance(batch, list) and 1 <= len(batch) <= 3
+        first, last = batch[0], batch[-1]
+        assert headers["X-Luong-Delivery"].endswith(
+            f"/{first['partition']}/{first['offset']}"
+            + (f"-{last['offset']}" if len(batch) > 1 else "")
+        )
+        by_partition[first["partition"]] += [r["offset"] for r in batch]
+    assert by_partition == {0: list(range(7)), 1: list(range(7))}
+    state = http_call(luong.http_url, "GET", f"/webhooks/{hook['id']}")[1]
+    assert state["delivered"] == 14 and state["batch_size"] == 3 and state["concurrency"] == 1

@@ -418,6 +418,8 @@ def _webhook_paths() -> dict[str, Any]:
             "max_backoff_ms": {"type": "integer", "minimum": 1},
             "rate_per_s": {"type": "number", "minimum": 0},
             "dead_letter_topic": STRING,
+            "batch_size": {"type": "integer", "minimum": 1},
+            "concurrency": {"type": "integer", "minimum": 0},
         },
         "additionalProperties": False,
     }

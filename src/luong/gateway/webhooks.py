@@ -2,7 +2,8 @@
 
     POST   /webhooks               {"topic", "url", "filter"?, "secret"?, "from"?,
                                     "max_attempts"?, "backoff_ms"?, "max_backoff_ms"?,
-                                    "rate_per_s"?, "dead_letter_topic"?} -> 201
+                                    "rate_per_s"?, "dead_letter_topic"?, "batch_size"?,
+                                    "concurrency"?} -> 201
     GET    /webhooks               every subscription, with its state
     GET    /webhooks/{id}          one
     POST   /webhooks/{id}/pause    stop delivering (positions kept)
@@ -20,7 +21,9 @@ confirmed record. Anything else (or no answer in 10 s) is retried after
 the record goes to the dead-letter topic (default `<topic>.dlq`, created with one
 partition) with headers `luong.dlq.reason`, `luong.dlq.attempts`,
 `luong.dlq.topic`, `luong.dlq.partition`, `luong.dlq.offset`, and delivery moves
-on. Partitions are delivered concurrently; `rate_per_s` caps requests per second.
+on. With `batch_size` N > 1 a request carries up to N records as a JSON array
+(retried and dead-lettered together). Partitions are delivered concurrently, at
+most `concurrency` at once when set; `rate_per_s` caps requests per second.
 Subscriptions are records of the compacted topic `__luong_webhooks` (key: id,
 value: the settings as JSON; a tombstone deletes), replayed at start.
 """
@@ -82,6 +85,8 @@ class WebhookSettings:
     rate_per_s: float = 0.0
     dead_letter_topic: str = ""
     paused: bool = False
+    batch_size: int = 1
+    concurrency: int = 0  # partitions delivering at once; 0: all of them
 
 
 @dataclass
@@ -95,6 +100,9 @@ class WebhookState:
     dead_lettered: int = 0
     last_error: str | None = None
     next_send: float = 0.0  # for rate_per_s: the earliest time of the next request
+    slots: asyncio.Semaphore | contextlib.nullcontext[None] = field(
+        default_factory=contextlib.nullcontext
+    )
 
     def public(self) -> dict[str, Any]:
         settings = asdict(self.settings)
@@ -154,6 +162,8 @@ class WebhookManager:
             state.last_error = f"topic {state.settings.topic} does not exist"
             return
         loop = asyncio.get_running_loop()
+        concurrency = state.settings.concurrency
+        state.slots = asyncio.Semaphore(concurrency) if concurrency else contextlib.nullcontext()
         state.tasks = [
             loop.create_task(self._deliver_partition(state, TopicPartition(info.name, p)))
             for p in range(info.partitions)
@@ -189,10 +199,14 @@ class WebhookManager:
             if chunk is None:
                 await self.broker.purgatory.wait([tp], 30.0)
                 continue
-            for record in chunk.records:
-                if accept(record):
-                    await self._deliver(state, record)
-                await self._commit(state, tp, record.offset + 1)
+            wanted = [record for record in chunk.records if accept(record)]
+            size = state.settings.batch_size
+            for start in range(0, len(wanted), size):
+                batch = wanted[start : start + size]
+                async with state.slots:
+                    await self._deliver(state, batch)
+                await self._commit(state, tp, batch[-1].offset + 1)
+            await self._commit(state, tp, chunk.next_offset)
             position = chunk.next_offset
 
     async def _start_position(self, state: WebhookState, tp: TopicPartition) -> int:
@@ -209,29 +223,34 @@ class WebhookManager:
         key = OffsetKey(_group(state), tp.topic, tp.partition)
         await self.broker.offsets.commit([CommitRequest(key, offset, -1, None)])
 
-    async def _deliver(self, state: WebhookState, record: StreamRecord) -> None:
-        """POST until a 2xx or `max_attempts`, then to the dead-letter topic."""
+    async def _deliver(self, state: WebhookState, batch: list[StreamRecord]) -> None:
+        """POST until a 2xx or `max_attempts`, then to the dead-letter topic. One record
+        is sent as its JSON object, several (batch_size > 1) as a JSON array."""
         settings = state.settings
-        body = record_payload(record, "json").encode()
+        payloads = [record_payload(record, "json") for record in batch]
+        body = (payloads[0] if settings.batch_size == 1 else f"[{','.join(payloads)}]").encode()
+        first, last = batch[0], batch[-1]
         signature = hmac.new(settings.secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {
             "Content-Type": "application/json",
             "X-Luong-Signature": f"sha256={signature}",
             "X-Luong-Subscription": settings.id,
-            "X-Luong-Delivery": f"{record.topic}/{record.partition}/{record.offset}",
+            "X-Luong-Delivery": f"{first.topic}/{first.partition}/{first.offset}"
+            + (f"-{last.offset}" if last is not first else ""),
         }
         reason = ""
         for attempt in range(1, settings.max_attempts + 1):
             await self._pace(state)
             reason = await self._post(settings.url, body, headers)
             if not reason:
-                state.delivered += 1
+                state.delivered += len(batch)
                 return
             state.failed_attempts += 1
             state.last_error = reason
             if attempt < settings.max_attempts:
                 await asyncio.sleep(_backoff_s(settings, attempt))
-        await self._dead_letter(state, record, reason)
+        for record in batch:
+            await self._dead_letter(state, record, reason)
 
     async def _pace(self, state: WebhookState) -> None:
         rate = state.settings.rate_per_s
@@ -307,6 +326,8 @@ def _settings(broker: Broker, body: Any) -> WebhookSettings:
         "max_backoff_ms",
         "rate_per_s",
         "dead_letter_topic",
+        "batch_size",
+        "concurrency",
     }
     unknown = sorted(set(body) - known)
     if unknown:
@@ -331,7 +352,12 @@ def _settings(broker: Broker, body: Any) -> WebhookSettings:
         raise RestError(422, 422, "'from' must be latest or earliest")
     numbers = {
         name: _positive(body, name, default)
-        for name, default in (("max_attempts", 5), ("backoff_ms", 500), ("max_backoff_ms", 30_000))
+        for name, default in (
+            ("max_attempts", 5),
+            ("backoff_ms", 500),
+            ("max_backoff_ms", 30_000),
+            ("batch_size", 1),
+        )
     }
     rate = body.get("rate_per_s", 0)
     if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate < 0:
@@ -354,7 +380,16 @@ def _settings(broker: Broker, body: Any) -> WebhookSettings:
         max_backoff_ms=numbers["max_backoff_ms"],
         rate_per_s=float(rate),
         dead_letter_topic=dead,
+        batch_size=min(numbers["batch_size"], 1000),
+        concurrency=_concurrency(body),
     )
+
+
+def _concurrency(body: dict[str, Any]) -> int:
+    value = body.get("concurrency", 0)
+    if type(value) is not int or not 0 <= value <= 10_000:
+        raise RestError(422, 422, "'concurrency' must be an integer >= 0 (0: every partition)")
+    return value
 
 
 def _positive(body: dict[str, Any], name: str, default: int) -> int:
