@@ -145,3 +145,23 @@ def test_filters_deliver_exactly_the_matching_records(luong: LuongProcess) -> No
     assert [e["data"]["offset"] for e in prefix] == [i for i in range(40) if i % 3 == 0]
     status, body = http_call(luong.http_url, "GET", "/topics/sse-filter/events?filter=qty%3E1")
     assert (status, body["error_code"]) == (422, 422) and "bad filter" in body["message"]
+
+
+def test_a_group_stream_commits_what_it_sent_and_the_next_one_goes_on(luong: LuongProcess) -> None:
+    create(luong, "sse-group", 1)
+    produce(luong, "sse-group", [f"e{i}".encode() for i in range(10)])
+    base = f"{luong.http_url}/topics/sse-group/events?group=sse-readers&format=text"
+    first = read_events(f"{base}&from=earliest&max_events=4")
+    assert [e["data"]["value"] for e in first] == ["e0", "e1", "e2", "e3"]
+    assert first[-1]["id"] == "0:4"
+    status, group = http_call(luong.http_url, "GET", "/admin/groups/sse-readers")
+    assert status == 200 and group["offsets"][0]["committed"] == 4 and group["lag"] == 6
+    # a later member of the group starts where the first one stopped, filters included
+    rest = read_events(f"{base}&max_events=3&filter=key^%3Dnothing&timeout_ms=1500")
+    assert rest == []  # the filter took none, but they were handled
+    assert http_call(luong.http_url, "GET", "/admin/groups/sse-readers")[1]["lag"] == 0
+    produce(luong, "sse-group", [b"e10"])
+    last = read_events(f"{base}&max_events=1")
+    assert [(e["data"]["offset"], e["data"]["value"]) for e in last] == [(10, "e10")]
+    status, body = http_call(luong.http_url, "GET", "/topics/sse-group/events?group=g&from=x")
+    assert (status, body["error_code"]) == (422, 422)

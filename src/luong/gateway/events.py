@@ -12,7 +12,8 @@ Query parameters (all optional):
 - `filter=EXPR` (repeatable, all must match): only records whose headers, key or
   JSON value fields match (filters.py: `header.type=order`, `value.qty>=2`,
   `value.city^=Ha`, `header.trace`); the broker does the filtering;
-- `max_events=N` and `timeout_ms=N` end the stream after N events or N ms.
+- `max_events=N` and `timeout_ms=N` end the stream after N events or N ms;
+- `group=NAME`: read as a member of that consumer group instead (group_streams.py).
 
 Each record is one event:
 
@@ -47,7 +48,17 @@ from luong.gateway.topics import BROKER, topic_info
 from luong.storage import TopicInfo
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["STREAMS", "StreamSpec", "event_routes", "record_payload", "run_stream", "stream_spec"]
+__all__ = [
+    "STREAMS",
+    "Send",
+    "StreamSpec",
+    "event_routes",
+    "record_payload",
+    "run_stream",
+    "sse_response",
+    "stream_options",
+    "stream_spec",
+]
 
 event_routes = web.RouteTableDef()
 STREAMS = web.AppKey("streams", StreamHub)
@@ -70,6 +81,12 @@ class StreamSpec:
 async def stream_spec(request: web.Request) -> StreamSpec:
     """The stream a request asks for (query and Last-Event-ID; see the module docstring)."""
     info = topic_info(request)
+    starts = await _starts(request, info, _partitions(request.query, info))
+    return StreamSpec(starts, *stream_options(request))
+
+
+def stream_options(request: web.Request) -> tuple[str, Callable[[StreamRecord], bool], int, int]:
+    """format, filter, max_events and timeout_ms of a stream request (422 if bad)."""
     query = request.query
     fmt = query.get("format", "json")
     if fmt not in FORMATS:
@@ -78,15 +95,23 @@ async def stream_spec(request: web.Request) -> StreamSpec:
         accept = compile_filters(query.getall("filter", []))
     except FilterError as error:
         raise RestError(422, 422, str(error)) from None
-    max_events = _int(query, "max_events", 0)
-    timeout_ms = _int(query, "timeout_ms", 0)
-    starts = await _starts(request, info, _partitions(query, info))
-    return StreamSpec(starts, fmt, accept, max_events, timeout_ms)
+    return fmt, accept, _int(query, "max_events", 0), _int(query, "timeout_ms", 0)
 
 
 @event_routes.get("/topics/{topic}/events")
 async def events(request: web.Request) -> web.StreamResponse:
+    if "group" in request.query:
+        from luong.gateway.group_streams import group_stream  # imports this module
+
+        return await group_stream(request)
     spec = await stream_spec(request)
+    response, send = await sse_response(request)
+    await run_stream(request.app[STREAMS], spec, send)
+    return response
+
+
+async def sse_response(request: web.Request) -> tuple[web.StreamResponse, Send]:
+    """An open `text/event-stream` answer and the function that writes its events."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -102,8 +127,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         else:
             await response.write(_event(kind, event_id, data))
 
-    await run_stream(request.app[STREAMS], spec, send)
-    return response
+    return response, send
 
 
 def _int(query: Any, name: str, default: int) -> int:

@@ -85,6 +85,11 @@ STREAM_QUERY = [
     _query("format", {"enum": ["json", "text", "binary"]}, "how keys and values are sent"),
     _query("max_events", OFFSET, "end after this many events"),
     _query("timeout_ms", OFFSET, "end after this many milliseconds"),
+    _query(
+        "group",
+        {"type": "string", "minLength": 1},
+        "read as a member of this consumer group, committing what was sent",
+    ),
 ]
 
 SCHEMAS: dict[str, Any] = {
