@@ -8,6 +8,9 @@ waits for its fsync) and drives its gateway with aiohttp from this process:
 - produce: 16 requests in flight to `POST /topics/{t}` (binary embedded format),
   each with 100 records of 100 B, then each with 1 record: events/s and p50/p99
   request latency;
+- webhooks: a receiver in this process answering 204, subscribed from the start
+  of 5,000 stored records (1 partition; 4 partitions; 1 partition with batches of
+  100): delivered events/s;
 - fan-out: N subscribers on `GET /topics/{t}/events` (1 partition, from the end,
   JSON values) in this process, then a producer in its own process sending 1,000
   events/s for `--seconds` in requests of 10, each value starting with its send
@@ -33,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
-from luong.testing.node import LuongProcess
+from luong.testing.node import LuongProcess, free_port
 
 BINARY = "application/vnd.kafka.binary.v2+json"
 JSON = "application/vnd.kafka.json.v2+json"
@@ -148,6 +152,57 @@ async def fan_out(
     }
 
 
+async def webhook_rate(
+    node: LuongProcess, partitions: int, batch_size: int, count: int = 5000
+) -> dict[str, Any]:
+    """Time until a local receiver (answering 204) has all of `count` stored records."""
+    topic = f"hooks-{partitions}-{batch_size}"
+    async with aiohttp.ClientSession() as session:
+        body = {"name": topic, "partitions": partitions}
+        async with session.post(f"{node.http_url}/admin/topics", json=body) as response:
+            assert response.status == 201
+        value = base64.b64encode(b"x" * 100).decode()
+        for p in range(partitions):
+            records = {"records": [{"value": value}] * (count // partitions)}
+            url = f"{node.http_url}/topics/{topic}/partitions/{p}"
+            async with session.post(url, json=records, headers={"Content-Type": BINARY}) as r:
+                assert r.status == 200
+        received = [0]
+        done = asyncio.Event()
+
+        async def hook(request: web.Request) -> web.Response:
+            data = json.loads(await request.read())
+            received[0] += len(data) if isinstance(data, list) else 1
+            if received[0] >= count:
+                done.set()
+            return web.Response(status=204)
+
+        app = web.Application()
+        app.router.add_post("/hook", hook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        began = time.monotonic()
+        subscription = {
+            "topic": topic,
+            "url": f"http://127.0.0.1:{port}/hook",
+            "from": "earliest",
+            "batch_size": batch_size,
+        }
+        async with session.post(f"{node.http_url}/webhooks", json=subscription) as response:
+            assert response.status == 201
+        await asyncio.wait_for(done.wait(), 120)
+        elapsed = time.monotonic() - began
+        await runner.cleanup()
+    return {
+        "partitions": partitions,
+        "batch_size": batch_size,
+        "events_s": round(count / elapsed),
+        "requests_s": round(count / batch_size / elapsed),
+    }
+
+
 async def run(node: LuongProcess, seconds: float, subscribers: list[int]) -> dict[str, Any]:
     await create_topic(node, "http-bench")
     url = f"{node.http_url}/topics/http-bench"
@@ -158,6 +213,10 @@ async def run(node: LuongProcess, seconds: float, subscribers: list[int]) -> dic
     for count in subscribers:
         results["fan_out"].append(await fan_out(node, count, seconds))
         print(results["fan_out"][-1], flush=True)
+    results["webhooks"] = []
+    for partitions, batch_size in ((1, 1), (4, 1), (1, 100)):
+        results["webhooks"].append(await webhook_rate(node, partitions, batch_size))
+        print(results["webhooks"][-1], flush=True)
     return results
 
 

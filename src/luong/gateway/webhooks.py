@@ -14,9 +14,10 @@ A subscription delivers each partition in offset order, one record per request:
 a JSON body as an SSE event's data, `X-Luong-Signature: sha256=<hex HMAC-SHA256 of
 the body with the subscription's secret>` so the receiver can check the sender,
 and `X-Luong-Subscription` / `X-Luong-Delivery` (topic/partition/offset). A 2xx
-answer confirms it and the next offset is committed in the subscription's own
-consumer group (`luong-webhook-<id>`), so a restart resumes after the last
-confirmed record. Anything else (or no answer in 10 s) is retried after
+answer confirms it; confirmed positions are committed in the subscription's own
+consumer group (`luong-webhook-<id>`) every 100 ms and after each read of the log,
+so a restart resumes after the last committed one (at least once: what was
+confirmed in the last 100 ms may come again). Anything else (or no answer in 10 s) is retried after
 `backoff_ms`, doubling up to `max_backoff_ms`, with jitter; after `max_attempts`
 the record goes to the dead-letter topic (default `<topic>.dlq`, created with one
 partition) with headers `luong.dlq.reason`, `luong.dlq.attempts`,
@@ -67,6 +68,7 @@ log = logging.getLogger("luong.gateway")
 webhook_routes = web.RouteTableDef()
 STORE_TOPIC = "__luong_webhooks"
 REQUEST_TIMEOUT_S = 10.0
+COMMIT_INTERVAL_S = 0.1  # confirmed deliveries are committed at least this often
 
 
 @dataclass
@@ -200,12 +202,14 @@ class WebhookManager:
                 await self.broker.purgatory.wait([tp], 30.0)
                 continue
             wanted = [record for record in chunk.records if accept(record)]
-            size = state.settings.batch_size
+            size, committed_at = state.settings.batch_size, time.monotonic()
             for start in range(0, len(wanted), size):
                 batch = wanted[start : start + size]
                 async with state.slots:
                     await self._deliver(state, batch)
-                await self._commit(state, tp, batch[-1].offset + 1)
+                if time.monotonic() - committed_at >= COMMIT_INTERVAL_S:
+                    await self._commit(state, tp, batch[-1].offset + 1)
+                    committed_at = time.monotonic()
             await self._commit(state, tp, chunk.next_offset)
             position = chunk.next_offset
 
