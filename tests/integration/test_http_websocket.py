@@ -122,3 +122,24 @@ def test_a_bad_stream_query_is_refused_before_the_upgrade(luong: LuongProcess) -
     assert (status, body["error_code"]) == (422, 422)
     status, body = http_call(luong.http_url, "GET", "/topics/ws-none/ws")
     assert (status, body["error_code"]) == (404, 40401)
+
+
+def test_a_socket_resumes_after_the_last_event_it_saw(luong: LuongProcess) -> None:
+    create(luong, "ws-resume", 1)
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        async with aiohttp.ClientSession() as session:
+            url = f"{luong.http_url}/topics/ws-resume/ws?from=earliest"
+            async with session.ws_connect(url) as ws:
+                await ws.send_json({"type": "produce", "records": [{"value": n} for n in range(5)]})
+                frames = [await receive(ws) for _ in range(6)]  # the ack and 5 records
+            records = [f for f in frames if f["type"] == "record"]
+            seen = records[:2]  # the connection drops after two
+            again = f"{luong.http_url}/topics/ws-resume/ws?last_event_id={seen[-1]['id']}"
+            async with session.ws_connect(again) as ws:
+                rest = [await receive(ws) for _ in range(3)]
+            return seen, rest
+
+    seen, rest = asyncio.run(scenario())
+    assert [f["record"]["value"] for f in seen] == [0, 1]
+    assert [f["record"]["value"] for f in rest] == [2, 3, 4]
