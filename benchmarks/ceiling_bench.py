@@ -29,9 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from loadgen import kcat_read, process_cpu_s
 from luong.testing.node import LuongProcess
 
 MB = 1_000_000
@@ -47,8 +47,7 @@ def make_lines(path: Path, count: int, size: int) -> None:
 
 def broker_cpu(node: LuongProcess) -> float:
     assert node.process is not None
-    times = psutil.Process(node.process.pid).cpu_times()
-    return float(times.user + times.system)
+    return process_cpu_s(node.process.pid)
 
 
 def timed(node: LuongProcess, command: list[str]) -> tuple[float, float]:
@@ -96,27 +95,7 @@ def one_run(node: LuongProcess, lines: Path, count: int, size: int, run: int) ->
         ],
     )
     assert high_watermark(node, topic) == count, "not every message arrived"
-    read_seconds, read_cpu = timed(
-        node,
-        [
-            "kcat",
-            "-C",
-            "-b",
-            node.bootstrap,
-            "-t",
-            topic,
-            "-p",
-            "0",
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-            "-X",
-            "queued.min.messages=1000000",
-            "-X",
-            "fetch.message.max.bytes=8388608",
-        ],
-    )
+    read_seconds, read_cpu = timed(node, kcat_read(node.bootstrap, topic, "-p", "0"))
     gb = count * size / 1e9
     return {
         "produce_msgs_s": count / seconds,

@@ -307,3 +307,35 @@ async def consume(
         )
     )
     return counts[0], counts[1]
+
+
+# librdkafka settings that let kcat read as fast as it can: by default it pauses
+# fetching for fetch.queue.backoff.ms (1 s) whenever 100,000 messages wait in its
+# queue, and fetches 1 MiB per partition
+KCAT_FAST_READ = ("-X", "queued.min.messages=1000000", "-X", "fetch.message.max.bytes=8388608")
+
+
+def kcat_read(bootstrap: str, topic: str, *extra: str) -> list[str]:
+    """kcat reading `topic` from the beginning to its end, quietly."""
+    return [
+        "kcat",
+        "-C",
+        "-b",
+        bootstrap,
+        "-t",
+        topic,
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        *KCAT_FAST_READ,
+        *extra,
+    ]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)

@@ -42,7 +42,7 @@ import psutil
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from loadgen import consume, produce
+from loadgen import consume, kcat_read, process_cpu_s, produce
 from luong.testing.node import LuongProcess
 
 MB = 1_000_000
@@ -74,8 +74,7 @@ def rss_mb(node: LuongProcess) -> float:
 
 def cpu_s(node: LuongProcess) -> float:
     assert node.process is not None
-    times = psutil.Process(node.process.pid).cpu_times()
-    return float(times.user + times.system)
+    return process_cpu_s(node.process.pid)
 
 
 @contextmanager
@@ -138,26 +137,7 @@ def kcat_read_all(node: LuongProcess, topic: str, expected: int) -> dict[str, fl
     before = cpu_s(node)
     start = time.monotonic()
     out = subprocess.run(
-        [
-            "kcat",
-            "-C",
-            "-b",
-            node.bootstrap,
-            "-t",
-            topic,
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-            "-X",
-            "queued.min.messages=1000000",
-            "-X",
-            "fetch.message.max.bytes=8388608",
-            "-f",
-            "\n",
-        ],
-        check=True,
-        capture_output=True,
+        kcat_read(node.bootstrap, topic, "-f", "\n"), check=True, capture_output=True
     ).stdout
     elapsed = time.monotonic() - start
     read = out.count(b"\n")

@@ -1,16 +1,14 @@
 """Bearer tokens of the HTTP gateway: who may read, who may write, which topics,
-and that the tokens never leak through DescribeConfigs."""
+and that the tokens never leak through DescribeConfigs (the loopback rule without
+tokens is in test_serve_command.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -112,21 +110,3 @@ def test_tokens_never_leave_through_describe_configs(guarded: LuongProcess) -> N
     entry = entries["luong.http.tokens"]
     assert entry.is_sensitive and entry.value is None
     assert "all-powerful" not in str({k: v.value for k, v in entries.items()})
-
-
-def test_without_tokens_the_gateway_stays_on_loopback(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "luong",
-        "serve",
-        "--data-dir",
-        str(tmp_path / "d"),
-        "--listen",
-        "127.0.0.1:0",
-        "--http-listen",
-        "0.0.0.0:0",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode != 0
-    assert "loopback only" in done.stderr

@@ -115,3 +115,9 @@ def test_an_http_port_in_use_stops_the_start_naming_it(tmp_path: Path) -> None:
         done = serve(tmp_path, "--http-listen", f"127.0.0.1:{port}")
     assert done.returncode != 0
     assert f"127.0.0.1:{port} (HTTP)" in done.stderr
+
+
+def test_without_tokens_the_gateway_stays_on_loopback(tmp_path: Path) -> None:
+    done = serve(tmp_path, "--http-listen", "0.0.0.0:0")
+    assert done.returncode != 0
+    assert "loopback only" in done.stderr
