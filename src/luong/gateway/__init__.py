@@ -1,4 +1,5 @@
-"""The HTTP gateway: REST Proxy v2 compatible produce and metadata (more to come)."""
+"""The HTTP gateway: REST Proxy v2 produce, consume and metadata, live streams (SSE,
+WebSocket), push subscriptions (webhooks), admin, OpenAPI, bearer tokens."""
 
 from luong.gateway.server import Gateway
 
