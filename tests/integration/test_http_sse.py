@@ -165,3 +165,19 @@ def test_a_group_stream_commits_what_it_sent_and_the_next_one_goes_on(luong: Luo
     assert [(e["data"]["offset"], e["data"]["value"]) for e in last] == [(10, "e10")]
     status, body = http_call(luong.http_url, "GET", "/topics/sse-group/events?group=g&from=x")
     assert (status, body["error_code"]) == (422, 422)
+
+
+def test_a_stream_can_start_at_a_timestamp(luong: LuongProcess) -> None:
+    create(luong, "sse-time", 1)
+    producer = Producer({"bootstrap.servers": luong.bootstrap})
+    for i in range(6):
+        producer.produce("sse-time", f"t{i}".encode(), partition=0, timestamp=1_000_000 + i * 1000)
+    assert producer.flush(10) == 0
+    url = f"{luong.http_url}/topics/sse-time/events?timestamp=1002500&timeout_ms=800&format=text"
+    got = read_events(url)
+    assert [(e["data"]["offset"], e["data"]["timestamp"]) for e in got] == [
+        (3, 1_003_000),
+        (4, 1_004_000),
+        (5, 1_005_000),
+    ]
+    assert read_events(url.replace("1002500", "9999999")) == []  # past the last: from the end
