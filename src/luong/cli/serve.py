@@ -24,6 +24,7 @@ from luong.config import BrokerConfig
 from luong.errors import LuongError
 
 if TYPE_CHECKING:  # the server (kio, uvloop) loads only when `serve` runs
+    from luong.gateway import Gateway
     from luong.server import NodeConfig
 
 __all__ = ["add_serve_command", "parse_properties"]
@@ -120,7 +121,6 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: NodeConfig, http: tuple[str, int] | None) -> int:
-    from luong.gateway import Gateway
     from luong.server import Node
 
     node = Node(config)
@@ -138,6 +138,8 @@ async def _serve(config: NodeConfig, http: tuple[str, int] | None) -> int:
         )
         return 1
     if http is not None:
+        from luong.gateway import Gateway  # aiohttp and aiokafka load only with the gateway
+
         assert node.broker is not None
         gateway = Gateway(node.broker, *http)
         try:
