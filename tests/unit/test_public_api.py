@@ -17,6 +17,7 @@ PUBLIC = {
         "InvalidProducerIdMappingError",
         "InvalidProducerEpochError",
         "ConcurrentTransactionsError",
+        "ErrorCode",
         "FencedLeaderEpochError",
         "InvalidConfigError",
         "InvalidReplicaAssignmentError",

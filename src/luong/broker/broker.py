@@ -27,6 +27,7 @@ from luong.config import BrokerConfig
 from luong.coordinator.groups import GroupCoordinator
 from luong.coordinator.transactions import TransactionCoordinator
 from luong.errors import (
+    ErrorCode,
     InvalidTopicError,
     LuongError,
     TopicDeletionDisabledError,
@@ -42,7 +43,6 @@ __all__ = ["Broker", "BrokerIdentity", "ProtocolViolation"]
 
 log = logging.getLogger("luong.broker")
 Response = Sequence[bytes | Chunk]
-UNSUPPORTED_VERSION = 35
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class Broker:
     def _unsupported_api_versions(self, correlation_id: int) -> bytes:
         """ApiVersions v0 layout with UNSUPPORTED_VERSION, so the client retries lower."""
         keys = self.advertised_api_keys()
-        body = struct.pack(">ihi", correlation_id, UNSUPPORTED_VERSION, len(keys))
+        body = struct.pack(">ihi", correlation_id, ErrorCode.UNSUPPORTED_VERSION, len(keys))
         body += b"".join(
             struct.pack(">hhh", k["api_key"], k["min_version"], k["max_version"]) for k in keys
         )

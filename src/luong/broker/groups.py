@@ -7,7 +7,7 @@ ticker that drives session timeouts and rebalance deadlines every 100 ms.
 
 The group metadata records the state machine emits are appended to
 `__consumer_offsets` (through `persist`) before the replies they complete are
-sent; if that write fails, the assignments are withdrawn (COORDINATOR_NOT_AVAILABLE)
+sent; if that write fails, the assignments are withdrawn (ErrorCode.COORDINATOR_NOT_AVAILABLE)
 and the group rebalances.
 """
 
@@ -23,8 +23,6 @@ from luong.broker.internal import Ticker
 from luong.clock import Clock
 from luong.coordinator.group_records import decode_group_key
 from luong.coordinator.groups import (
-    COORDINATOR_NOT_AVAILABLE,
-    REBALANCE_IN_PROGRESS,
     GroupCoordinator,
     GroupState,
     JoinReply,
@@ -32,7 +30,7 @@ from luong.coordinator.groups import (
     Reply,
     SyncReply,
 )
-from luong.errors import LuongError
+from luong.errors import ErrorCode, LuongError
 from luong.protocol.records import Record
 
 __all__ = ["GroupService"]
@@ -86,15 +84,17 @@ class GroupService:
         assert isinstance(reply, SyncReply)
         return reply
 
-    def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> int:
+    def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> ErrorCode:
         return self.coordinator.heartbeat(self._clock.time_ms(), group_id, member_id, generation_id)
 
-    async def leave(self, group_id: str, leaving: Sequence[tuple[str, str | None]]) -> list[int]:
+    async def leave(
+        self, group_id: str, leaving: Sequence[tuple[str, str | None]]
+    ) -> list[ErrorCode]:
         codes, replies = self.coordinator.leave(self._clock.time_ms(), group_id, leaving)
         self._dispatch(await self._settle(replies))
         return codes
 
-    async def delete(self, group_id: str) -> int:
+    async def delete(self, group_id: str) -> ErrorCode:
         """Forget a group without members (its tombstone written); NON_EMPTY_GROUP otherwise."""
         code = self.coordinator.remove_empty(self._clock.time_ms(), group_id)
         await self._settle([])
@@ -171,14 +171,14 @@ class GroupService:
 
 def _superseded(kind: str, group_id: str, member_id: str) -> Reply:
     if kind == "join":
-        return JoinReply(group_id, member_id, REBALANCE_IN_PROGRESS)
-    return SyncReply(group_id, member_id, REBALANCE_IN_PROGRESS)
+        return JoinReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)
+    return SyncReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)
 
 
 def _withdrawn(reply: Reply) -> Reply:
     """A successful SyncGroup answer whose assignment could not be made durable."""
     if isinstance(reply, SyncReply) and reply.error_code == 0:
-        return SyncReply(reply.group_id, reply.member_id, COORDINATOR_NOT_AVAILABLE)
+        return SyncReply(reply.group_id, reply.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
     return reply
 
 

@@ -20,12 +20,11 @@ from typing import Any, NamedTuple
 
 from luong.cli.client_common import add_client_options, out_console, table
 from luong.cli.wire import WireClient, request_frame
-from luong.errors import LuongError
+from luong.errors import ErrorCode, LuongError
 from luong.protocol.primitives import read_uvarint
 
 __all__ = ["add_transaction_command"]
 
-TRANSACTIONAL_ID_NOT_FOUND = 105
 TRANSACTION_KEY_TYPE = 1
 
 
@@ -111,7 +110,7 @@ def _describe(args: argparse.Namespace) -> int:
             )
         frame = request_frame(65, 0, {"transactional_ids": [transactional_id]})
         [state] = _transaction_states(_round_trip((found.host, found.port), args, frame))
-        if state.error_code == TRANSACTIONAL_ID_NOT_FOUND:
+        if state.error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND:
             missing.append(transactional_id)
             continue
         partitions = ",".join(f"{t}-{p}" for t, ps in state.topics for p in ps)

@@ -39,6 +39,7 @@ from luong.coordinator.group_records import (
     encode_group_key,
     encode_group_value,
 )
+from luong.errors import ErrorCode
 from luong.protocol.records import Record
 
 __all__ = [
@@ -51,17 +52,6 @@ __all__ = [
     "Reply",
     "SyncReply",
 ]
-
-NONE = 0
-ILLEGAL_GENERATION = 22
-INCONSISTENT_GROUP_PROTOCOL = 23
-UNKNOWN_MEMBER_ID = 25
-REBALANCE_IN_PROGRESS = 27
-MEMBER_ID_REQUIRED = 79
-GROUP_MAX_SIZE_REACHED = 81
-NON_EMPTY_GROUP = 68
-COORDINATOR_NOT_AVAILABLE = 15
-FENCED_INSTANCE_ID = 82
 
 
 class GroupState(Enum):
@@ -105,7 +95,7 @@ class Group:
 class JoinReply:
     group_id: str
     member_id: str
-    error_code: int
+    error_code: ErrorCode
     generation_id: int = -1
     protocol_type: str | None = None
     protocol_name: str | None = None
@@ -117,7 +107,7 @@ class JoinReply:
 class SyncReply:
     group_id: str
     member_id: str
-    error_code: int
+    error_code: ErrorCode
     assignment: bytes = b""
     protocol_type: str | None = None
     protocol_name: str | None = None
@@ -188,10 +178,10 @@ class GroupCoordinator:
         group = self.groups.get(request.group_id)
         if group is None:
             if request.member_id:
-                return [self._join_error(request, UNKNOWN_MEMBER_ID)]
+                return [self._join_error(request, ErrorCode.UNKNOWN_MEMBER_ID)]
             group = self.groups[request.group_id] = Group(request.group_id)
         if not self._compatible(group, request):
-            return [self._join_error(request, INCONSISTENT_GROUP_PROTOCOL)]
+            return [self._join_error(request, ErrorCode.INCONSISTENT_GROUP_PROTOCOL)]
         if not request.member_id:
             return self._join_new(now_ms, group, request)
         if request.member_id in group.pending_member_ids:
@@ -199,7 +189,7 @@ class GroupCoordinator:
             return self._add_member(now_ms, group, request, request.member_id)
         member = group.members.get(request.member_id)
         if member is None:
-            return [self._join_error(request, UNKNOWN_MEMBER_ID)]
+            return [self._join_error(request, ErrorCode.UNKNOWN_MEMBER_ID)]
         member.protocols = list(request.protocols)
         return self._rejoin(now_ms, group, member)
 
@@ -219,11 +209,11 @@ class GroupCoordinator:
         if known is not None:
             return self._static_rejoin(now_ms, group, known, request)
         if len(group.members) + len(group.pending_member_ids) >= self.max_size:
-            return [self._join_error(request, GROUP_MAX_SIZE_REACHED)]
+            return [self._join_error(request, ErrorCode.GROUP_MAX_SIZE_REACHED)]
         member_id = request.new_member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
         if request.require_known_member_id and request.group_instance_id is None:
             group.pending_member_ids.add(member_id)  # KIP-394: the client rejoins with it
-            return [JoinReply(group.group_id, member_id, MEMBER_ID_REQUIRED)]
+            return [JoinReply(group.group_id, member_id, ErrorCode.MEMBER_ID_REQUIRED)]
         return self._add_member(now_ms, group, request, member_id)
 
     def _static_rejoin(
@@ -247,7 +237,7 @@ class GroupCoordinator:
                 JoinReply(
                     group.group_id,
                     new_id,
-                    NONE,
+                    ErrorCode.NONE,
                     group.generation_id,
                     group.protocol_type,
                     group.protocol_name,
@@ -285,7 +275,7 @@ class GroupCoordinator:
         if group.state is GroupState.PREPARING_REBALANCE:
             return []
         replies: list[Reply] = [
-            SyncReply(group.group_id, m.member_id, REBALANCE_IN_PROGRESS)
+            SyncReply(group.group_id, m.member_id, ErrorCode.REBALANCE_IN_PROGRESS)
             for m in group.members.values()
             if m.awaiting_sync
         ]
@@ -328,7 +318,7 @@ class GroupCoordinator:
                 JoinReply(
                     group.group_id,
                     member.member_id,
-                    NONE,
+                    ErrorCode.NONE,
                     group.generation_id,
                     group.protocol_type,
                     group.protocol_name,
@@ -339,7 +329,7 @@ class GroupCoordinator:
         return replies
 
     @staticmethod
-    def _join_error(request: JoinRequest, code: int) -> JoinReply:
+    def _join_error(request: JoinRequest, code: ErrorCode) -> JoinReply:
         return JoinReply(request.group_id, request.member_id, code)
 
     # -- SyncGroup, Heartbeat, LeaveGroup ---------------------------------------------
@@ -355,12 +345,12 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         member = group.members.get(member_id) if group else None
         if group is None or member is None:
-            return [SyncReply(group_id, member_id, UNKNOWN_MEMBER_ID)]
+            return [SyncReply(group_id, member_id, ErrorCode.UNKNOWN_MEMBER_ID)]
         if generation_id != group.generation_id:
-            return [SyncReply(group_id, member_id, ILLEGAL_GENERATION)]
+            return [SyncReply(group_id, member_id, ErrorCode.ILLEGAL_GENERATION)]
         member.last_heartbeat_ms = now_ms
         if group.state is GroupState.PREPARING_REBALANCE:
-            return [SyncReply(group_id, member_id, REBALANCE_IN_PROGRESS)]
+            return [SyncReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)]
         if group.state is GroupState.STABLE:
             return [self._assignment_reply(group, member)]
         member.awaiting_sync = True
@@ -381,40 +371,42 @@ class GroupCoordinator:
         return SyncReply(
             group.group_id,
             member.member_id,
-            NONE,
+            ErrorCode.NONE,
             member.assignment,
             group.protocol_type,
             group.protocol_name,
         )
 
-    def heartbeat(self, now_ms: int, group_id: str, member_id: str, generation_id: int) -> int:
+    def heartbeat(
+        self, now_ms: int, group_id: str, member_id: str, generation_id: int
+    ) -> ErrorCode:
         group = self.groups.get(group_id)
         member = group.members.get(member_id) if group else None
         if group is None or member is None:
-            return UNKNOWN_MEMBER_ID
+            return ErrorCode.UNKNOWN_MEMBER_ID
         if generation_id != group.generation_id:
-            return ILLEGAL_GENERATION
+            return ErrorCode.ILLEGAL_GENERATION
         member.last_heartbeat_ms = now_ms
         if group.state is GroupState.PREPARING_REBALANCE:
-            return REBALANCE_IN_PROGRESS
-        return NONE
+            return ErrorCode.REBALANCE_IN_PROGRESS
+        return ErrorCode.NONE
 
     def leave(
         self, now_ms: int, group_id: str, leaving: Sequence[tuple[str, str | None]]
-    ) -> tuple[list[int], list[Reply]]:
+    ) -> tuple[list[ErrorCode], list[Reply]]:
         """An error code per leaving (member id, group instance id), and the replies the
         departures complete. A static member may leave by its instance id alone (member
         id ""); with both, they must match (FENCED_INSTANCE_ID otherwise)."""
         group = self.groups.get(group_id)
         codes = []
         for member_id, instance_id in leaving:
-            code, member = UNKNOWN_MEMBER_ID, None
+            code, member = ErrorCode.UNKNOWN_MEMBER_ID, None
             if group is not None:
                 code, member = _leaving_member(group, member_id, instance_id)
             if member is not None and group is not None:
                 del group.members[member.member_id]
             codes.append(code)
-        replies = self._after_departure(now_ms, group) if group and NONE in codes else []
+        replies = self._after_departure(now_ms, group) if group and ErrorCode.NONE in codes else []
         return codes, replies
 
     def _after_departure(self, now_ms: int, group: Group) -> list[Reply]:
@@ -461,30 +453,30 @@ class GroupCoordinator:
             topics |= _subscription(dict(member.protocols).get(group.protocol_name or "", b""))
         return topics
 
-    def remove_empty(self, now_ms: int, group_id: str) -> int:
+    def remove_empty(self, now_ms: int, group_id: str) -> ErrorCode:
         """Forget a group without members (DeleteGroups, expiry); NON_EMPTY_GROUP otherwise."""
         group = self.groups.get(group_id)
         if group is not None and group.members:
-            return NON_EMPTY_GROUP
+            return ErrorCode.NON_EMPTY_GROUP
         if self.groups.pop(group_id, None) is not None:
             self._records.append(Record(0, now_ms, encode_group_key(group_id), None))
-        return NONE
+        return ErrorCode.NONE
 
-    def check_commit(self, group_id: str, member_id: str, generation_id: int) -> int:
+    def check_commit(self, group_id: str, member_id: str, generation_id: int) -> ErrorCode:
         """Whether an OffsetCommit with this generation may be applied (0) or its error."""
         group = self.groups.get(group_id)
         if generation_id < 0 and not member_id:
             empty = group is None or not group.members
-            return NONE if empty else ILLEGAL_GENERATION
+            return ErrorCode.NONE if empty else ErrorCode.ILLEGAL_GENERATION
         if group is None:
-            return ILLEGAL_GENERATION  # a generation of a group this node does not know
+            return ErrorCode.ILLEGAL_GENERATION  # a generation of a group this node does not know
         if member_id not in group.members:
-            return UNKNOWN_MEMBER_ID
+            return ErrorCode.UNKNOWN_MEMBER_ID
         if generation_id != group.generation_id:
-            return ILLEGAL_GENERATION
+            return ErrorCode.ILLEGAL_GENERATION
         if group.state is GroupState.COMPLETING_REBALANCE:
-            return REBALANCE_IN_PROGRESS
-        return NONE
+            return ErrorCode.REBALANCE_IN_PROGRESS
+        return ErrorCode.NONE
 
 
 def _snapshot(group: Group, now_ms: int) -> GroupSnapshot:
@@ -555,13 +547,13 @@ def _subscription(metadata: bytes) -> set[str]:
 
 def _leaving_member(
     group: Group, member_id: str, instance_id: str | None
-) -> tuple[int, Member | None]:
+) -> tuple[ErrorCode, Member | None]:
     static = _static_member(group, instance_id)
     if static is not None:
         fenced = bool(member_id) and member_id != static.member_id
-        return (FENCED_INSTANCE_ID, None) if fenced else (NONE, static)
+        return (ErrorCode.FENCED_INSTANCE_ID, None) if fenced else (ErrorCode.NONE, static)
     member = group.members.get(member_id)
-    return (NONE, member) if member is not None else (UNKNOWN_MEMBER_ID, None)
+    return (ErrorCode.NONE, member) if member is not None else (ErrorCode.UNKNOWN_MEMBER_ID, None)
 
 
 def _static_member(group: Group, instance_id: str | None) -> Member | None:

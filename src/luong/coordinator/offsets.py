@@ -18,13 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from luong.coordinator.offset_records import decode_key, decode_value, encode_key, encode_value
+from luong.errors import ErrorCode
 from luong.protocol.records import ControlType, Record, RecordBatch, control_type
 
 __all__ = ["MAX_METADATA_BYTES", "OffsetAndMetadata", "OffsetKey", "OffsetStore"]
 
 MAX_METADATA_BYTES = 4096  # Kafka's offset.metadata.max.bytes
-OFFSET_METADATA_TOO_LARGE = 12
-INVALID_GROUP_ID = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +115,9 @@ class OffsetStore:
     @staticmethod
     def _check(request: CommitRequest) -> int:
         if not request.key.group:
-            return INVALID_GROUP_ID
+            return ErrorCode.INVALID_GROUP_ID
         if len((request.metadata or "").encode()) > MAX_METADATA_BYTES:
-            return OFFSET_METADATA_TOO_LARGE
+            return ErrorCode.OFFSET_METADATA_TOO_LARGE
         return 0
 
     def apply(self, records: Iterable[Record]) -> None:

@@ -33,19 +33,13 @@ from luong.coordinator.txn_records import (
     encode_txn_value,
     group_partitions,
 )
+from luong.errors import ErrorCode
 from luong.protocol.records import Record
 
 __all__ = ["BLOCK_SIZE", "TransactionCoordinator", "TxnMetadata", "TxnState"]
 
 BLOCK_SIZE = 1000
 MAX_EPOCH = 32766  # Kafka: Short.MaxValue - 1; past it a producer gets a new id
-NONE = 0
-INVALID_PRODUCER_EPOCH = 47
-INVALID_TXN_STATE = 48
-INVALID_PRODUCER_ID_MAPPING = 49
-INVALID_TRANSACTION_TIMEOUT = 50
-CONCURRENT_TRANSACTIONS = 51
-PRODUCER_FENCED = 90
 
 
 class TxnState(IntEnum):
@@ -157,13 +151,13 @@ class TransactionCoordinator:
     ) -> int:
         """The error refusing InitProducerId for a transactional id, or 0."""
         if not 0 < timeout_ms <= self.max_timeout_ms:
-            return INVALID_TRANSACTION_TIMEOUT
+            return ErrorCode.INVALID_TRANSACTION_TIMEOUT
         txn = self.txns.get(transactional_id)
         if txn is None or expected is None:
-            return NONE
+            return ErrorCode.NONE
         if expected != (txn.producer_id, txn.epoch):
-            return PRODUCER_FENCED  # KIP-360: only the current instance may bump itself
-        return NONE
+            return ErrorCode.PRODUCER_FENCED  # KIP-360: only the current instance may bump itself
+        return ErrorCode.NONE
 
     def init(
         self, now_ms: int, transactional_id: str, timeout_ms: int, new_producer_id: int | None
@@ -198,12 +192,12 @@ class TransactionCoordinator:
         """Whether (producer id, epoch) is the current instance of the transactional id."""
         txn = self.txns.get(transactional_id)
         if txn is None or txn.producer_id != producer_id:
-            return INVALID_PRODUCER_ID_MAPPING
+            return ErrorCode.INVALID_PRODUCER_ID_MAPPING
         if txn.epoch != epoch:
-            return PRODUCER_FENCED
+            return ErrorCode.PRODUCER_FENCED
         if txn.state in PREPARING or txn.state is TxnState.PREPARE_EPOCH_FENCE:
-            return CONCURRENT_TRANSACTIONS
-        return NONE
+            return ErrorCode.CONCURRENT_TRANSACTIONS
+        return ErrorCode.NONE
 
     def add_partitions(
         self,
@@ -219,7 +213,7 @@ class TransactionCoordinator:
         txn = self.txns[transactional_id]
         wanted = frozenset(partitions)
         if txn.state is TxnState.ONGOING and wanted <= txn.partitions:
-            return NONE, []
+            return ErrorCode.NONE, []
         ongoing = txn.state is TxnState.ONGOING
         grown = replace(
             txn,
@@ -227,7 +221,7 @@ class TransactionCoordinator:
             partitions=(txn.partitions if ongoing else frozenset()) | wanted,
             start_ms=txn.start_ms if ongoing else now_ms,
         )
-        return NONE, [self.record_of(grown, now_ms)]
+        return ErrorCode.NONE, [self.record_of(grown, now_ms)]
 
     def in_transaction(self, producer_id: int, epoch: int, partition: tuple[str, int]) -> bool:
         """Whether some open transaction of (producer id, epoch) holds `partition`."""
@@ -248,18 +242,18 @@ class TransactionCoordinator:
         transaction succeeds again with nothing to do."""
         txn = self.txns.get(transactional_id)
         if txn is None or txn.producer_id != producer_id:
-            return INVALID_PRODUCER_ID_MAPPING, []
+            return ErrorCode.INVALID_PRODUCER_ID_MAPPING, []
         if txn.epoch != epoch:
-            return PRODUCER_FENCED, []
+            return ErrorCode.PRODUCER_FENCED, []
         done = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
         if txn.state is done:
-            return NONE, []
+            return ErrorCode.NONE, []
         if txn.state in PREPARING:
-            return CONCURRENT_TRANSACTIONS, []
+            return ErrorCode.CONCURRENT_TRANSACTIONS, []
         if txn.state is not TxnState.ONGOING:
-            return INVALID_TXN_STATE, []
+            return ErrorCode.INVALID_TXN_STATE, []
         prepared = replace(txn, state=TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT)
-        return NONE, [self.record_of(prepared, now_ms)]
+        return ErrorCode.NONE, [self.record_of(prepared, now_ms)]
 
     def abort(self, now_ms: int, transactional_id: str) -> list[Record]:
         """Prepare to abort an Ongoing transaction that timed out or is being fenced: its

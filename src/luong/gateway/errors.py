@@ -29,7 +29,6 @@ __all__ = [
 
 log = logging.getLogger("luong.gateway")
 ERROR_TYPE = "application/vnd.kafka.v2+json"
-RETRIABLE_KAFKA_CODES = frozenset({6, 7, 13, 14, 15, 16, 19, 20, 27, 56})
 
 
 class RestError(Exception):
@@ -52,7 +51,7 @@ def partition_not_found(message: str) -> RestError:
 
 def kafka_error_code(error: LuongError) -> int:
     """50003 for an error a retry may clear, 50002 for any other Kafka error."""
-    return 50003 if error.error_code in RETRIABLE_KAFKA_CODES else 50002
+    return 50003 if error.error_code.retriable else 50002
 
 
 def error_body(status: int, error_code: int, message: str) -> web.Response:

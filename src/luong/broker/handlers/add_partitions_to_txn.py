@@ -11,10 +11,7 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import INTERNAL_TOPICS, ApiHandler, HandlerResult
-from luong.errors import LuongError
-
-UNKNOWN_TOPIC_OR_PARTITION = 3
-OPERATION_NOT_ATTEMPTED = 55
+from luong.errors import ErrorCode, LuongError
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -26,8 +23,10 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         if name in INTERNAL_TOPICS or name not in topics or not 0 <= p < topics[name].partitions
     }
     if unknown:
-        codes = {
-            tp: UNKNOWN_TOPIC_OR_PARTITION if tp in unknown else OPERATION_NOT_ATTEMPTED
+        codes: dict[tuple[str, int], int] = {
+            tp: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            if tp in unknown
+            else ErrorCode.OPERATION_NOT_ATTEMPTED
             for tp in wanted
         }
     else:

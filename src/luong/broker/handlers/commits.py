@@ -9,10 +9,10 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.coordinator.offsets import CommitRequest, OffsetKey
+from luong.errors import ErrorCode
 
 __all__ = ["Wanted", "accepted", "commit_answers", "commit_requests"]
 
-UNKNOWN_TOPIC_OR_PARTITION = 3
 Wanted = list[tuple[str, int, CommitRequest | None]]  # (topic, partition, None if unknown)
 
 
@@ -42,7 +42,7 @@ def commit_answers(wanted: Wanted, codes: Iterable[int]) -> dict[str, Any]:
     given = iter(codes)
     answers: dict[str, list[dict[str, Any]]] = {}
     for name, partition, commit in wanted:
-        code = next(given) if commit is not None else UNKNOWN_TOPIC_OR_PARTITION
+        code = next(given) if commit is not None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         answers.setdefault(name, []).append({"partition_index": partition, "error_code": code})
     return {
         "throttle_time": 0,

@@ -8,8 +8,7 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
-
-GROUP_ID_NOT_FOUND = 69
+from luong.errors import ErrorCode
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -21,7 +20,7 @@ async def _delete(ctx: RequestContext, group_id: str) -> int:
     broker = ctx.broker
     known = broker.groups.coordinator.describe(group_id) is not None
     if not known and group_id not in broker.offsets.store.groups():
-        return GROUP_ID_NOT_FOUND
+        return ErrorCode.GROUP_ID_NOT_FOUND
     code = await broker.groups.delete(group_id)
     if code == 0:
         await broker.offsets.delete_group(group_id)

@@ -9,8 +9,7 @@ from typing import Any
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.coordinator.transactions import TxnMetadata
-
-TRANSACTIONAL_ID_NOT_FOUND = 105
+from luong.errors import ErrorCode
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -24,7 +23,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
 def _state(transactional_id: str, txn: TxnMetadata | None) -> dict[str, Any]:
     if txn is None:
         return {
-            "error_code": TRANSACTIONAL_ID_NOT_FOUND,
+            "error_code": ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
             "transactional_id": transactional_id,
             "transaction_state": "",
             "transaction_timeout": 0,

@@ -14,9 +14,7 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
-from luong.errors import LuongError
-
-INVALID_REQUEST = 42
+from luong.errors import ErrorCode, LuongError
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -26,7 +24,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         if transactional_id is None:
             return _answer(0, await transactions.new_producer_id(), 0)
         if not transactional_id:
-            return _answer(INVALID_REQUEST, -1, -1)
+            return _answer(ErrorCode.INVALID_REQUEST, -1, -1)
         expected = None
         if ctx.version >= 3 and request.producer_id != -1:
             expected = (request.producer_id, request.producer_epoch)

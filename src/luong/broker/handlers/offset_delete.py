@@ -10,9 +10,7 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
-
-GROUP_ID_NOT_FOUND = 69
-GROUP_SUBSCRIBED_TO_TOPIC = 86
+from luong.errors import ErrorCode
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -22,13 +20,13 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         group not in broker.offsets.store.groups()
         and broker.groups.coordinator.describe(group) is None
     ):
-        return {"error_code": GROUP_ID_NOT_FOUND, "throttle_time": 0, "topics": []}
+        return {"error_code": ErrorCode.GROUP_ID_NOT_FOUND, "throttle_time": 0, "topics": []}
     subscribed = broker.groups.coordinator.subscribed_topics(group)
     deleted = []
     topics = []
     for topic in request.topics:
         busy = topic.name in subscribed or "*" in subscribed
-        code = GROUP_SUBSCRIBED_TO_TOPIC if busy else 0
+        code = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC if busy else 0
         topics.append(
             {
                 "name": topic.name,

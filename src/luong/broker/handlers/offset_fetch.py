@@ -13,8 +13,7 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
-
-UNSTABLE_OFFSET_COMMIT = 88
+from luong.errors import ErrorCode
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -50,7 +49,9 @@ def _topics(
                 "committed_offset": found.offset if found else -1,
                 "committed_leader_epoch": found.leader_epoch if found else -1,
                 "metadata": found.metadata if found else "",
-                "error_code": UNSTABLE_OFFSET_COMMIT if (topic, partition) in unstable else 0,
+                "error_code": ErrorCode.UNSTABLE_OFFSET_COMMIT
+                if (topic, partition) in unstable
+                else 0,
             }
         )
     return [{"name": name, "partitions": parts} for name, parts in answers.items()]

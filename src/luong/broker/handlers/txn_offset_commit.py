@@ -14,9 +14,7 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.broker.handlers.commits import accepted, commit_answers, commit_requests
 from luong.broker.offsets import OFFSETS_TP
-from luong.errors import LuongError
-
-INVALID_TXN_STATE = 48
+from luong.errors import ErrorCode, LuongError
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -44,7 +42,7 @@ def _check(ctx: RequestContext, request: Any) -> int:
     if not coordinator.in_transaction(
         request.producer_id, request.producer_epoch, offsets_partition
     ):
-        return INVALID_TXN_STATE
+        return ErrorCode.INVALID_TXN_STATE
     generation = getattr(request, "generation_id", -1)
     member_id = getattr(request, "member_id", "")
     if ctx.version >= 3 and (generation >= 0 or member_id):
