@@ -8,6 +8,7 @@
     ├── InvalidTopicError             17  INVALID_TOPIC_EXCEPTION
     ├── RecordListTooLargeError       18  RECORD_LIST_TOO_LARGE
     ├── InvalidRequiredAcksError      21  INVALID_REQUIRED_ACKS
+    ├── TopicAuthorizationFailedError 29  TOPIC_AUTHORIZATION_FAILED
     ├── InvalidTimestampError         32  INVALID_TIMESTAMP
     ├── UnsupportedVersionError       35  UNSUPPORTED_VERSION
     ├── TopicAlreadyExistsError       36  TOPIC_ALREADY_EXISTS
@@ -74,6 +75,7 @@ __all__ = [
     "ProducerFencedError",
     "RecordListTooLargeError",
     "TopicAlreadyExistsError",
+    "TopicAuthorizationFailedError",
     "TopicDeletionDisabledError",
     "UnknownLeaderEpochError",
     "UnknownProducerIdError",
@@ -183,6 +185,17 @@ class LuongError(Exception):
     """Base of every error luong raises on purpose; `error_code` is Kafka's code."""
 
     error_code: ClassVar[ErrorCode] = ErrorCode.UNKNOWN_SERVER_ERROR
+    # (index of the record in the partition's records, why) when records refused a
+    # batch: Produce answers them as record_errors (KIP-467)
+    record_errors: tuple[tuple[int, str], ...] = ()
+
+
+class _RecordLevelError(LuongError):
+    """A refusal that may name the records that caused it."""
+
+    def __init__(self, message: str, record_errors: tuple[tuple[int, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.record_errors = record_errors
 
 
 class OffsetOutOfRangeError(LuongError):
@@ -199,7 +212,7 @@ class UnknownTopicOrPartitionError(LuongError):
     error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
 
 
-class MessageTooLargeError(LuongError):
+class MessageTooLargeError(_RecordLevelError):
     """A batch is larger than the topic's `max.message.bytes`."""
 
     error_code = ErrorCode.MESSAGE_TOO_LARGE
@@ -215,6 +228,12 @@ class RecordListTooLargeError(LuongError):
 
 class InvalidRequiredAcksError(LuongError):
     error_code = ErrorCode.INVALID_REQUIRED_ACKS
+
+
+class TopicAuthorizationFailedError(LuongError):
+    """The client may not do this to this topic (an internal topic, for now)."""
+
+    error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
 
 
 class InvalidTimestampError(LuongError):
@@ -325,7 +344,7 @@ class UnsupportedCompressionTypeError(LuongError):
     error_code = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
 
 
-class InvalidRecordError(LuongError):
+class InvalidRecordError(_RecordLevelError):
     """A well-formed batch that luong refuses: magic other than 2, a keyless record on a
     compacted topic, an undecodable record."""
 

@@ -110,3 +110,37 @@ def test_tokens_never_leave_through_describe_configs(guarded: LuongProcess) -> N
     entry = entries["luong.http.tokens"]
     assert entry.is_sensitive and entry.value is None
     assert "all-powerful" not in str({k: v.value for k, v in entries.items()})
+
+
+def test_webhooks_never_show_secrets_and_stay_within_a_tokens_scope(
+    guarded: LuongProcess,
+) -> None:
+    hook = {"topic": "payments", "url": "http://127.0.0.1:9/hook", "secret": "hmac-key"}
+    status, created = call(guarded, "POST", "/webhooks", "all-powerful", hook)
+    assert status == 201, created
+    unsigned = {"topic": "orders.eu", "url": "http://127.0.0.1:9/hook"}
+    status, orders_hook = call(guarded, "POST", "/webhooks", "orders-team", unsigned)
+    assert status == 201, orders_hook
+    assert (created["secret_set"], orders_hook["secret_set"]) == (True, False)
+    path = f"/webhooks/{created['id']}"
+    everything = [
+        created,
+        call(guarded, "GET", path, "all-powerful")[1],
+        call(guarded, "GET", "/webhooks", "all-powerful")[1],
+        call(guarded, "POST", f"{path}/pause", "all-powerful")[1],
+    ]
+    assert "hmac-key" not in json.dumps(everything)
+    assert all("secret" not in answer for answer in [created, everything[1], everything[3]])
+    # a token scoped to orders. neither sees nor touches the payments subscription
+    assert [h["id"] for h in call(guarded, "GET", "/webhooks", "orders-team")[1]] == [
+        orders_hook["id"]
+    ]
+    for method, suffix in [("GET", ""), ("POST", "/resume"), ("DELETE", "")]:
+        assert call(guarded, method, path + suffix, "orders-team")[0] == 404, (method, suffix)
+    # a read-only token may look (without secrets) but not manage
+    looked = call(guarded, "GET", path, "just-looking")
+    assert looked[0] == 200 and "secret" not in looked[1]
+    assert call(guarded, "DELETE", path, "just-looking")[0] == 403
+    assert call(guarded, "POST", "/webhooks", "just-looking", hook)[0] == 403
+    assert call(guarded, "GET", path, "all-powerful")[1]["state"] == "paused"
+    assert call(guarded, "DELETE", path, "all-powerful")[0] == 204

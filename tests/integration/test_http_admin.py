@@ -69,9 +69,36 @@ def test_bad_admin_requests(luong: LuongProcess) -> None:
     assert "adm-cfg" not in {t["name"] for t in admin(luong, "GET", "/topics")[1]}
     status, answer = admin(luong, "PATCH", "/topics/adm-exists", {"configs": {"segment.ms": "-5"}})
     assert (status, answer["error_code"]) == (400, 40002)
-    status, answer = admin(luong, "DELETE", "/topics/__consumer_offsets")
-    assert (status, answer["error_code"]) == (400, 40002)
     assert admin(luong, "GET", "/groups/nobody")[1]["error_code"] == 40403
+
+
+def test_internal_topics_are_out_of_reach(luong: LuongProcess) -> None:
+    """Kafka's internal topics are listed (flagged) but cannot be changed; luong's own
+    (which hold webhook secrets) are neither listed nor reachable."""
+    listed = {t["name"]: t["internal"] for t in admin(luong, "GET", "/topics")[1]}
+    assert listed.get("__consumer_offsets") is True
+    assert "__luong_webhooks" not in listed
+    for method, path, body in [
+        ("DELETE", "/topics/__consumer_offsets", None),
+        ("PATCH", "/topics/__transaction_state", {"configs": {"retention.ms": "1"}}),
+    ]:
+        status, answer = admin(luong, method, path, body)
+        assert (status, answer["error_code"]) == (403, 40301), (path, answer)
+        assert "internal" in answer["message"]
+    for method, path in [
+        ("GET", "/topics/__luong_webhooks"),
+        ("DELETE", "/topics/__luong_webhooks"),
+    ]:
+        assert admin(luong, method, path)[0] == 404
+    status, answer = http_call(
+        luong.http_url,
+        "POST",
+        "/topics/__consumer_offsets",
+        {"records": [{"value": "eA=="}]},
+        content_type="application/vnd.kafka.binary.v2+json",
+    )
+    assert (status, answer["error_code"]) == (403, 40301), answer
+    assert http_call(luong.http_url, "GET", "/topics/__luong_webhooks/events")[0] == 404
 
 
 def test_groups_with_lag(luong: LuongProcess) -> None:

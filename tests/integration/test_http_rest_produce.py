@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +50,31 @@ def end_offsets(node: LuongProcess, topic: str, partitions: int) -> list[int]:
         http(node, "GET", f"/topics/{topic}/partitions/{p}/offsets")[1]["end_offset"]
         for p in range(partitions)
     ]
+
+
+def test_produce_to_a_new_topic_follows_auto_create_as_kafka_producers_do(
+    luong: LuongProcess, tmp_path: Path
+) -> None:
+    """On a broker that auto-creates topics (the shared one), an HTTP produce creates
+    the topic with num.partitions, as a Kafka producer's Metadata request would; on one
+    that does not, both doors refuse an unknown topic."""
+    status, body = http(luong, "POST", "/topics/rest-auto-made", {"records": GOOD["records"]})
+    assert status == 200, body
+    assert body["offsets"][0]["error_code"] is None
+    metadata = AdminClient({"bootstrap.servers": luong.bootstrap}).list_topics(timeout=10)
+    assert len(metadata.topics["rest-auto-made"].partitions) == 3  # num.partitions
+    assert [m.value() for m in read_all(luong, "rest-auto-made", 3, 1)] == [b"ok"]
+    settings = {"auto.create.topics.enable": "false"}
+    with LuongProcess(tmp_path / "no-auto", settings=settings) as node:
+        status, body = http(node, "POST", "/topics/rest-not-made", {"records": GOOD["records"]})
+        assert (status, body["error_code"]) == (404, 40401), body
+        producer = Producer({"bootstrap.servers": node.bootstrap, "message.timeout.ms": 2000})
+        errors: list[Any] = []
+        producer.produce("rest-not-made", b"x", on_delivery=lambda error, _: errors.append(error))
+        producer.flush(10)
+        assert errors and errors[0] is not None  # the Kafka producer is refused as well
+        topics = AdminClient({"bootstrap.servers": node.bootstrap}).list_topics(timeout=10)
+        assert "rest-not-made" not in topics.topics
 
 
 def test_binary_records_are_kafka_records(luong: LuongProcess) -> None:
@@ -194,7 +220,7 @@ GOOD = {"records": [{"value": b64(b"ok")}]}
             "partition must be a non-negative integer",
         ),
         ("/topics/rest-bad", {"body": [1]}, 422, 422, "JSON object"),
-        ("/topics/no-such-topic", {"body": GOOD}, 404, 40401, "no-such-topic"),
+        ("/topics/bad%20name", {"body": GOOD}, 422, 422, "characters other than"),
         ("/topics/rest-bad/partitions/7", {"body": GOOD}, 404, 40402, "no partition 7"),
         ("/topics/rest-bad/partitions/x", {"body": GOOD}, 404, 40402, "no partition x"),
         (

@@ -1,43 +1,42 @@
 """Broker: decodes a request frame, runs its handler, encodes the answer.
 
-Also the service layer the handlers (and later the HTTP gateway) share: topic
-creation and deletion with the broker's rules, producer ids, the fetch purgatory.
-Owned by the server's event loop; handlers run one request per connection at a
-time, many connections concurrently.
+Also holds the service layer the handlers and the HTTP gateway share, so that
+rules (and later ACL checks, quotas and metrics) hook in at one place: `topics`
+(TopicService: lookups and administration), `produce` (ProduceService: every
+client write), `logs` (LogService: reads, offsets, DeleteRecords, the fetch
+purgatory), `offsets` (committed offsets), `groups` (consumer groups) and
+`transactions`. Handlers never reach the storage themselves. Owned by the
+server's event loop; handlers run one request per connection at a time, many
+connections concurrently.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from luong.broker.context import RequestContext
 from luong.broker.groups import GroupService
 from luong.broker.handlers import HANDLERS
-from luong.broker.handlers.base import INTERNAL_TOPICS
+from luong.broker.internal import is_internal_topic, open_internal_topic
+from luong.broker.log_service import LogService
 from luong.broker.offsets import OffsetService
 from luong.broker.produce_service import ProduceService
-from luong.broker.purgatory import FetchPurgatory
+from luong.broker.topic_service import TopicService
 from luong.broker.transactions import TransactionService
 from luong.clock import Clock
 from luong.config import BrokerConfig
 from luong.coordinator.groups import GroupCoordinator
 from luong.coordinator.transactions import TransactionCoordinator
-from luong.errors import (
-    ErrorCode,
-    InvalidTopicError,
-    LuongError,
-    TopicDeletionDisabledError,
-    UnknownTopicOrPartitionError,
-)
+from luong.errors import ErrorCode, InvalidTopicError, LuongError
 from luong.protocol.apis import API_VERSIONS_KEY, load_specs
 from luong.protocol.fetch_response import Chunk
 from luong.protocol.framing import parse_request_header
-from luong.storage import Storage, TopicInfo
-from luong.storage.common import grown_topic, new_topic, validate_topic_name
+from luong.protocol.records import Record, RecordBatch, build_batch
+from luong.storage import Storage
+from luong.types import TopicPartition
 
 __all__ = ["Broker", "BrokerIdentity", "ProtocolViolation"]
 
@@ -66,11 +65,11 @@ class Broker:
     def __init__(
         self, storage: Storage, config: BrokerConfig, identity: BrokerIdentity, clock: Clock
     ) -> None:
-        self.storage = storage
+        self._storage = storage
         self.config = config
         self.identity = identity
-        self.purgatory = FetchPurgatory()
-        storage.add_append_listener(self.purgatory.notify)
+        self.topics = TopicService(storage, config)
+        self.logs = LogService(storage)
         self.specs = load_specs({key: handler.accepted for key, handler in HANDLERS.items()})
         retention_ms = int(config["offsets.retention.minutes"]) * 60_000
         self.offsets = OffsetService(storage, clock, retention_ms)
@@ -90,7 +89,7 @@ class Broker:
             int(config["transaction.abort.timed.out.transaction.cleanup.interval.ms"]),
         )
         self.clock = clock
-        self.produce_service = ProduceService(storage, clock)  # records from the gateway
+        self.produce = ProduceService(storage, self.topics, self.transactions, clock)
         # encoded Metadata bodies by (version, topics), see handlers/metadata.py
         self.metadata_cache: dict[tuple[object, ...], bytes] = {}
 
@@ -113,7 +112,7 @@ class Broker:
         active = [g for g, group in self.groups.coordinator.groups.items() if group.members]
         await self.offsets.expire(active)
         await self.groups.remove_expired(self.offsets.store.groups())
-        await self.storage.expire_producers(int(self.config["producer.id.expiration.ms"]))
+        await self._storage.expire_producers(int(self.config["producer.id.expiration.ms"]))
         await self.transactions.expire()
 
     # -- requests --------------------------------------------------------------------
@@ -148,6 +147,19 @@ class Broker:
             return [spec.encode(header.correlation_id, result)]
         return result
 
+    # -- internal topics of other parts (the gateway's webhook subscriptions) ---------
+
+    async def open_internal(self, name: str, apply: Callable[[RecordBatch], None]) -> None:
+        """Create internal topic `name` if missing and replay it (broker/internal.py)."""
+        _check_internal(name)
+        await open_internal_topic(self._storage, name, apply)
+
+    async def append_internal(self, name: str, records: Sequence[Record]) -> None:
+        """Append records to internal topic `name`, durably (its one partition)."""
+        _check_internal(name)
+        batch = build_batch([replace(r, offset=i) for i, r in enumerate(records)])
+        await self._storage.append(TopicPartition(name, 0), batch)
+
     def advertised_api_keys(self) -> list[dict[str, int]]:
         return [
             {"api_key": key, "min_version": h.min_version, "max_version": h.max_version}
@@ -171,68 +183,7 @@ class Broker:
             error,
         )
 
-    # -- services --------------------------------------------------------------------
 
-    async def find_or_create_topic(self, name: str, *, auto_create: bool) -> TopicInfo:
-        """The topic, created with `num.partitions` if allowed and missing."""
-        info = self.storage.topics().get(name)
-        if info is not None:
-            return info
-        validate_topic_name(name)
-        if not (auto_create and self.config["auto.create.topics.enable"]):
-            raise UnknownTopicOrPartitionError(f"unknown topic {name!r}")
-        return await self.create_topic(name, int(self.config["num.partitions"]), {})
-
-    async def create_topic(
-        self,
-        name: str,
-        partitions: int,
-        configs: Mapping[str, str | None],
-        *,
-        validate_only: bool = False,
-    ) -> TopicInfo:
-        if name in INTERNAL_TOPICS:
-            raise InvalidTopicError(f"{name!r} is an internal topic name")
-        if validate_only:
-            return new_topic(
-                name, partitions, configs, self.storage.topics(), self.config.topic_defaults
-            )
-        info = await self.storage.create_topic(name, partitions, configs)
-        log.info("topic %s created with %d partitions", name, partitions)
-        return info
-
-    async def delete_topic(self, name: str | None, topic_id: uuid.UUID | None) -> TopicInfo:
-        if not self.config["delete.topic.enable"]:
-            raise TopicDeletionDisabledError("topic deletion is disabled (delete.topic.enable)")
-        info = self._topic_by(name, topic_id)
-        await self.storage.delete_topic(info.name)
-        log.info("topic %s deleted", info.name)
-        return info
-
-    async def create_partitions(
-        self, name: str, total: int, *, validate_only: bool = False
-    ) -> TopicInfo:
-        """Grow a topic to `total` partitions (InvalidPartitionsError unless it grows)."""
-        if validate_only:
-            return grown_topic(self.storage.topic(name), total)
-        info = await self.storage.create_partitions(name, total)
-        log.info("topic %s grown to %d partitions", name, total)
-        return info
-
-    async def alter_topic_configs(
-        self, name: str, changes: Mapping[str, str | None], *, validate_only: bool = False
-    ) -> TopicInfo:
-        """Set (or, for None, remove) overrides of a topic: all of them or, on any bad
-        name or value, none (InvalidConfigError naming it)."""
-        info = self.storage.topic(name)
-        if validate_only:
-            return replace(info, config=info.config.with_overrides(changes))
-        info = await self.storage.alter_topic_configs(name, changes)
-        log.info("topic %s settings altered: %s", name, ", ".join(sorted(changes)))
-        return info
-
-    def _topic_by(self, name: str | None, topic_id: uuid.UUID | None) -> TopicInfo:
-        for info in self.storage.topics().values():
-            if info.name == name or (name is None and info.topic_id == topic_id):
-                return info
-        raise UnknownTopicOrPartitionError(f"unknown topic {name or topic_id}")
+def _check_internal(name: str) -> None:
+    if not is_internal_topic(name):
+        raise InvalidTopicError(f"{name!r} is not an internal topic name")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from luong.broker.internal import open_internal_topic
 from luong.clock import Clock
-from luong.coordinator.offsets import CommitRequest, OffsetAndMetadata, OffsetStore
+from luong.coordinator.offsets import CommitRequest, OffsetAndMetadata, OffsetKey, OffsetStore
 from luong.protocol.records import Record, RecordBatch, build_batch
 from luong.storage import Storage
 from luong.types import TopicPartition
@@ -126,6 +126,18 @@ class OffsetService:
                 applied.set_exception(error)
             else:
                 applied.set_result(None)
+
+    async def commit_positions(self, group: str, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit as a client managing its own partitions (no generation, no metadata)."""
+        requests = [
+            CommitRequest(OffsetKey(group, tp.topic, tp.partition), offset, -1, None)
+            for tp, offset in offsets.items()
+        ]
+        await self.commit(requests)
+
+    def groups(self) -> set[str]:
+        """Every group that has committed offsets."""
+        return self.store.groups()
 
     def fetch(
         self, group: str, partitions: Iterable[tuple[str, int]] | None

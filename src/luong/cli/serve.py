@@ -139,9 +139,11 @@ async def _serve(config: NodeConfig, http: tuple[str, int] | None) -> int:
         return 1
     if http is not None:
         from luong.gateway import Gateway  # aiohttp and aiokafka load only with the gateway
+        from luong.gateway.local import LocalCluster
 
         assert node.broker is not None
-        gateway = Gateway(node.broker, *http)
+        tokens = config.broker["luong.http.tokens"]
+        gateway = Gateway(LocalCluster(node.broker), *http, tokens=tokens)
         try:
             await gateway.start()
         except OSError as error:

@@ -39,6 +39,7 @@ TOPIC_DEFAULT_NAMES: Mapping[str, str] = {
     "log.cleaner.delete.retention.ms": "delete.retention.ms",
     "log.segment.delete.delay.ms": "file.delete.delay.ms",
     "luong.log.flush.policy": "luong.flush.policy",
+    "compression.type": "compression.type",
 }
 
 

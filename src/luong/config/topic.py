@@ -26,7 +26,7 @@ from luong.config.definitions import (
 )
 from luong.errors import InvalidConfigError
 
-__all__ = ["TOPIC_CONFIGS", "FlushPolicy", "TopicConfig", "parse_value"]
+__all__ = ["COMPRESSION_TYPES", "TOPIC_CONFIGS", "FlushPolicy", "TopicConfig", "parse_value"]
 
 
 class FlushPolicy(StrEnum):
@@ -41,6 +41,9 @@ class FlushPolicy(StrEnum):
     GROUP = "group"
     OS = "os"
 
+
+# Kafka's values of compression.type: "producer" keeps what the producer chose
+COMPRESSION_TYPES = ("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")
 
 TOPIC_CONFIGS: Mapping[str, ConfigDef] = defs(
     ConfigDef(
@@ -128,6 +131,13 @@ TOPIC_CONFIGS: Mapping[str, ConfigDef] = defs(
         "how long a deleted segment stays readable by fetches in flight",
     ),
     ConfigDef(
+        "compression.type",
+        "producer",
+        one_of(*COMPRESSION_TYPES),
+        ", ".join(COMPRESSION_TYPES),
+        "keep batches compressed as producers sent them (producer), or recompress them",
+    ),
+    ConfigDef(
         "luong.flush.policy",
         "group",
         one_of(*(p.value for p in FlushPolicy)),
@@ -161,6 +171,7 @@ class TopicConfig:
     min_compaction_lag_ms: int
     delete_retention_ms: int
     file_delete_delay_ms: int
+    compression_type: str
     flush_policy: FlushPolicy
 
     @classmethod

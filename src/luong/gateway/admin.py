@@ -1,4 +1,4 @@
-"""Admin over HTTP: topics and consumer groups with lag (thin routes on the broker).
+"""Admin over HTTP: topics and consumer groups with lag (thin routes on the cluster).
 
     GET    /admin/topics              [{"name", "topic_id", "partitions", "internal"}]
     POST   /admin/topics              {"name", "partitions"?, "configs"?} -> 201 the topic
@@ -15,7 +15,9 @@ A group's lag is the sum over its committed partitions of the end offset minus t
 committed offset (as `kafka-consumer-groups --describe` shows it). Refusals use the
 REST Proxy codes: 404 40401 (unknown topic) or 40403 (unknown group), 400 40002 for
 what Kafka calls a bad request (topic exists, invalid name, settings or partition
-count, deletion disabled), 422 for a malformed body.
+count, deletion disabled), 403 40301 for changing an internal topic (as Kafka
+clients get TOPIC_AUTHORIZATION_FAILED), 422 for a malformed body. luong's internal
+topics are never listed; Kafka's (`__consumer_offsets`, …) are, with `internal`.
 """
 
 from __future__ import annotations
@@ -24,14 +26,12 @@ from typing import Any
 
 from aiohttp import web
 
-from luong.broker import Broker
-from luong.broker.handlers.base import INTERNAL_TOPICS
-from luong.errors import LuongError, UnknownTopicOrPartitionError
+from luong.errors import LuongError, TopicAuthorizationFailedError, UnknownTopicOrPartitionError
 from luong.gateway.access import check_topic, grant_of
+from luong.gateway.cluster import Cluster, TopicDescription
 from luong.gateway.errors import RestError, topic_not_found
 from luong.gateway.media import V2, read_json
-from luong.gateway.topics import BROKER
-from luong.storage import TopicInfo
+from luong.gateway.topics import CLUSTER
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
 __all__ = ["admin_routes"]
@@ -46,6 +46,8 @@ def _reply(data: Any, status: int = 200) -> web.Response:
 def _bad_request(error: LuongError) -> RestError:
     if isinstance(error, UnknownTopicOrPartitionError):
         return RestError(404, 40401, str(error))
+    if isinstance(error, TopicAuthorizationFailedError):
+        return RestError(403, 40301, str(error))
     return RestError(400, 40002, str(error) or type(error).__name__)
 
 
@@ -56,27 +58,27 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _topic_info(broker: Broker, name: str) -> TopicInfo:
-    info = broker.storage.topics().get(name)
+def _topic(request: web.Request) -> TopicDescription:
+    """The path's topic (404 40401), if the caller's token reaches it (403)."""
+    name = request.match_info["topic"]
+    info = request.app[CLUSTER].topic(name)
     if info is None:
         raise topic_not_found(name)
     return info
 
 
-async def _topic_json(broker: Broker, info: TopicInfo) -> dict[str, Any]:
+async def _topic_json(cluster: Cluster, info: TopicDescription) -> dict[str, Any]:
     partitions = []
     for p in range(info.partitions):
         tp = TopicPartition(info.name, p)
-        first = await broker.storage.list_offset(tp, EARLIEST_TIMESTAMP)
-        end = await broker.storage.list_offset(tp, LATEST_TIMESTAMP)
-        partitions.append(
-            {"partition": p, "beginning_offset": first.offset, "end_offset": end.offset}
-        )
+        first = await cluster.list_offset(tp, EARLIEST_TIMESTAMP, committed=False)
+        end = await cluster.list_offset(tp, LATEST_TIMESTAMP, committed=False)
+        partitions.append({"partition": p, "beginning_offset": first, "end_offset": end})
     return {
         "name": info.name,
-        "topic_id": str(info.topic_id),
-        "internal": info.name in INTERNAL_TOPICS,
-        "configs": {name: value for name, value, _ in info.config.entries()},
+        "topic_id": info.topic_id,
+        "internal": info.internal,
+        "configs": {name: value for name, value, _ in info.configs},
         "partitions": partitions,
     }
 
@@ -84,14 +86,14 @@ async def _topic_json(broker: Broker, info: TopicInfo) -> dict[str, Any]:
 @admin_routes.get("/admin/topics")
 async def list_topics(request: web.Request) -> web.Response:
     prefix = grant_of(request)[1]
-    topics = [t for t in request.app[BROKER].storage.topics().values() if t.name.startswith(prefix)]
+    topics = [t for t in request.app[CLUSTER].topics().values() if t.name.startswith(prefix)]
     return _reply(
         [
             {
                 "name": t.name,
-                "topic_id": str(t.topic_id),
+                "topic_id": t.topic_id,
                 "partitions": t.partitions,
-                "internal": t.name in INTERNAL_TOPICS,
+                "internal": t.internal,
             }
             for t in sorted(topics, key=lambda t: t.name)
         ]
@@ -100,9 +102,9 @@ async def list_topics(request: web.Request) -> web.Response:
 
 @admin_routes.post("/admin/topics")
 async def create_topic(request: web.Request) -> web.Response:
-    broker, body = request.app[BROKER], await _object_body(request)
+    cluster, body = request.app[CLUSTER], await _object_body(request)
     name, configs = body.get("name"), body.get("configs", {})
-    partitions = body.get("partitions", int(broker.config["num.partitions"]))
+    partitions = body.get("partitions", cluster.default_partitions)
     if not isinstance(name, str):
         raise RestError(422, 422, "'name' must be the topic's name")
     check_topic(request, name)
@@ -111,60 +113,56 @@ async def create_topic(request: web.Request) -> web.Response:
     if not isinstance(configs, dict) or not all(isinstance(v, str) for v in configs.values()):
         raise RestError(422, 422, "'configs' must map setting names to string values")
     try:
-        info = await broker.create_topic(name, partitions, configs)
+        info = await cluster.create_topic(name, partitions, configs)
     except LuongError as error:
         raise _bad_request(error) from None
-    return _reply(await _topic_json(broker, info), status=201)
+    return _reply(await _topic_json(cluster, info), status=201)
 
 
 @admin_routes.get("/admin/topics/{topic}")
 async def describe_topic(request: web.Request) -> web.Response:
-    broker = request.app[BROKER]
-    return _reply(await _topic_json(broker, _topic_info(broker, request.match_info["topic"])))
+    return _reply(await _topic_json(request.app[CLUSTER], _topic(request)))
 
 
 @admin_routes.patch("/admin/topics/{topic}")
 async def alter_topic(request: web.Request) -> web.Response:
-    broker, body = request.app[BROKER], await _object_body(request)
-    info = _topic_info(broker, request.match_info["topic"])
+    cluster, body = request.app[CLUSTER], await _object_body(request)
+    info = _topic(request)
     changes = body.get("configs")
     if not isinstance(changes, dict) or not all(
         v is None or isinstance(v, str) for v in changes.values()
     ):
         raise RestError(422, 422, "'configs' must map setting names to strings (or null)")
     try:
-        info = await broker.alter_topic_configs(info.name, changes)
+        info = await cluster.alter_topic(info.name, changes)
     except LuongError as error:
         raise _bad_request(error) from None
-    return _reply(await _topic_json(broker, info))
+    return _reply(await _topic_json(cluster, info))
 
 
 @admin_routes.delete("/admin/topics/{topic}")
 async def delete_topic(request: web.Request) -> web.Response:
-    broker = request.app[BROKER]
-    info = _topic_info(broker, request.match_info["topic"])
-    if info.name in INTERNAL_TOPICS:
-        raise RestError(400, 40002, f"{info.name} is an internal topic")
+    info = _topic(request)
     try:
-        await broker.delete_topic(info.name, None)
+        await request.app[CLUSTER].delete_topic(info.name)
     except LuongError as error:
         raise _bad_request(error) from None
     return web.Response(status=204)
 
 
-async def _lag(broker: Broker, group: str) -> list[dict[str, Any]]:
+async def _lag(cluster: Cluster, group: str) -> list[dict[str, Any]]:
     offsets = []
-    for (topic, partition), committed in sorted(broker.offsets.fetch(group, None).items()):
-        if committed is None or topic not in broker.storage.topics():
+    for tp, committed in sorted(cluster.committed(group).items()):
+        if cluster.topic(tp.topic) is None:
             continue
-        end = await broker.storage.list_offset(TopicPartition(topic, partition), LATEST_TIMESTAMP)
+        end = await cluster.list_offset(tp, LATEST_TIMESTAMP, committed=False)
         offsets.append(
             {
-                "topic": topic,
-                "partition": partition,
-                "committed": committed.offset,
-                "end_offset": end.offset,
-                "lag": max(0, end.offset - committed.offset),
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "committed": committed,
+                "end_offset": end,
+                "lag": max(0, end - committed),
             }
         )
     return offsets
@@ -172,28 +170,33 @@ async def _lag(broker: Broker, group: str) -> list[dict[str, Any]]:
 
 @admin_routes.get("/admin/groups")
 async def list_groups(request: web.Request) -> web.Response:
-    broker = request.app[BROKER]
+    cluster = request.app[CLUSTER]
     out = []
-    for group, kind, state in broker.groups.listing(broker.offsets.store.groups()):
-        lag = sum(o["lag"] for o in await _lag(broker, group))
-        out.append({"group_id": group, "state": state, "protocol_type": kind, "lag": lag})
+    for group in cluster.groups():
+        lag = sum(o["lag"] for o in await _lag(cluster, group.group_id))
+        out.append(
+            {
+                "group_id": group.group_id,
+                "state": group.state,
+                "protocol_type": group.protocol_type,
+                "lag": lag,
+            }
+        )
     return _reply(out)
 
 
 @admin_routes.get("/admin/groups/{group}")
 async def describe_group(request: web.Request) -> web.Response:
-    broker, group = request.app[BROKER], request.match_info["group"]
-    states = {
-        g: (kind, state) for g, kind, state in broker.groups.listing(broker.offsets.store.groups())
-    }
-    if group not in states:
-        raise RestError(404, 40403, f"Consumer group {group} not found.")
-    offsets = await _lag(broker, group)
+    cluster, group_id = request.app[CLUSTER], request.match_info["group"]
+    found = next((g for g in cluster.groups() if g.group_id == group_id), None)
+    if found is None:
+        raise RestError(404, 40403, f"Consumer group {group_id} not found.")
+    offsets = await _lag(cluster, group_id)
     return _reply(
         {
-            "group_id": group,
-            "state": states[group][1],
-            "protocol_type": states[group][0],
+            "group_id": group_id,
+            "state": found.state,
+            "protocol_type": found.protocol_type,
             "lag": sum(o["lag"] for o in offsets),
             "offsets": offsets,
         }

@@ -49,8 +49,8 @@ from luong.errors import LuongError
 from luong.gateway.access import check_topic, grant_of
 from luong.gateway.errors import RestError, partition_not_found, topic_not_found
 from luong.gateway.media import BINARY, JSON, V2, read_json
-from luong.gateway.topics import BROKER
-from luong.storage.common import validate_topic_name
+from luong.gateway.topics import CLUSTER
+from luong.protocol.names import validate_topic_name
 
 __all__ = ["CONSUMERS", "ConsumerInstance", "ConsumerManager", "consumer_routes"]
 
@@ -204,7 +204,7 @@ def _partitions(
     items = body.get(key)
     if not isinstance(items, list) or not items:
         raise RestError(422, 422, f"{key!r} must be a non-empty list of {{topic, partition}}")
-    topics = request.app[BROKER].storage.topics()
+    cluster = request.app[CLUSTER]
     out = []
     for item in items:
         topic = item.get("topic") if isinstance(item, dict) else None
@@ -212,7 +212,7 @@ def _partitions(
         if not isinstance(topic, str) or type(partition) is not int or partition < 0:
             raise RestError(422, 422, f"each of {key!r} needs a topic name and a partition")
         check_topic(request, topic)
-        info = topics.get(topic)
+        info = cluster.topic(topic)
         if info is None:
             raise topic_not_found(topic)
         if partition >= info.partitions:

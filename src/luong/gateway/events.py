@@ -32,39 +32,34 @@ no log read of its own.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from luong.gateway.cluster import TopicDescription
 from luong.gateway.errors import RestError
-from luong.gateway.filters import FilterError, compile_filters
+from luong.gateway.group_streams import group_stream
+from luong.gateway.sse import (
+    KEEPALIVE_S,
+    Send,
+    query_int,
+    record_payload,
+    sse_response,
+    stream_options,
+)
 from luong.gateway.streams import Closed, StreamHub, StreamRecord, Subscriber
-from luong.gateway.topics import BROKER, topic_info
-from luong.storage import TopicInfo
+from luong.gateway.topics import CLUSTER, topic_info
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = [
-    "STREAMS",
-    "Send",
-    "StreamSpec",
-    "event_routes",
-    "record_payload",
-    "run_stream",
-    "sse_response",
-    "stream_options",
-    "stream_spec",
-]
+__all__ = ["STREAMS", "StreamSpec", "event_routes", "run_stream", "stream_spec"]
 
 event_routes = web.RouteTableDef()
 STREAMS = web.AppKey("streams", StreamHub)
 MAX_QUEUED = 10_000
-KEEPALIVE_S = 15.0
-FORMATS = ("json", "text", "binary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,24 +80,9 @@ async def stream_spec(request: web.Request) -> StreamSpec:
     return StreamSpec(starts, *stream_options(request))
 
 
-def stream_options(request: web.Request) -> tuple[str, Callable[[StreamRecord], bool], int, int]:
-    """format, filter, max_events and timeout_ms of a stream request (422 if bad)."""
-    query = request.query
-    fmt = query.get("format", "json")
-    if fmt not in FORMATS:
-        raise RestError(422, 422, f"format must be json, text or binary, got {fmt!r}")
-    try:
-        accept = compile_filters(query.getall("filter", []))
-    except FilterError as error:
-        raise RestError(422, 422, str(error)) from None
-    return fmt, accept, _int(query, "max_events", 0), _int(query, "timeout_ms", 0)
-
-
 @event_routes.get("/topics/{topic}/events")
 async def events(request: web.Request) -> web.StreamResponse:
     if "group" in request.query:
-        from luong.gateway.group_streams import group_stream  # imports this module
-
         return await group_stream(request)
     spec = await stream_spec(request)
     response, send = await sse_response(request)
@@ -110,59 +90,30 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def sse_response(request: web.Request) -> tuple[web.StreamResponse, Send]:
-    """An open `text/event-stream` answer and the function that writes its events."""
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    await response.prepare(request)
-
-    async def send(kind: str, event_id: str | None, data: str) -> None:
-        if kind == "keep-alive":
-            await response.write(b": keep-alive\n\n")
-        else:
-            await response.write(_event(kind, event_id, data))
-
-    return response, send
-
-
-def _int(query: Any, name: str, default: int) -> int:
-    text = query.get(name)
-    if text is None:
-        return default
-    if not text.isdigit():
-        raise RestError(422, 422, f"{name} must be a non-negative integer, got {text!r}")
-    return int(text)
-
-
-def _partitions(query: Any, info: TopicInfo) -> list[int]:
+def _partitions(query: Any, info: TopicDescription) -> list[int]:
     if "partition" not in query:
         return list(range(info.partitions))
-    partition = _int(query, "partition", 0)
+    partition = query_int(query, "partition", 0)
     if partition >= info.partitions:
         raise RestError(404, 40402, f"topic {info.name} has no partition {partition}")
     return [partition]
 
 
 async def _starts(
-    request: web.Request, info: TopicInfo, partitions: list[int]
+    request: web.Request, info: TopicDescription, partitions: list[int]
 ) -> dict[TopicPartition, int]:
     """The first offset to send, per partition (see the module docstring)."""
-    query, storage = request.query, request.app[BROKER].storage
+    query, cluster = request.query, request.app[CLUSTER]
     resume = request.headers.get("Last-Event-ID") or query.get("last_event_id")
     if resume:
         return _parse_event_id(resume, info, partitions)
     if "offset" in query:
         if "partition" not in query:
             raise RestError(422, 422, "offset needs a partition")
-        return {TopicPartition(info.name, partitions[0]): _int(query, "offset", 0)}
+        return {TopicPartition(info.name, partitions[0]): query_int(query, "offset", 0)}
     where = query.get("from", "latest")
     if "timestamp" in query:
-        when = _int(query, "timestamp", 0)
+        when = query_int(query, "timestamp", 0)
     elif where in ("latest", "earliest"):
         when = LATEST_TIMESTAMP if where == "latest" else EARLIEST_TIMESTAMP
     else:
@@ -170,14 +121,16 @@ async def _starts(
     starts = {}
     for p in partitions:
         tp = TopicPartition(info.name, p)
-        found = await storage.list_offset(tp, when, committed=True)
-        if found.offset < 0:  # no record at or after the timestamp: the end
-            found = await storage.list_offset(tp, LATEST_TIMESTAMP, committed=True)
-        starts[tp] = found.offset
+        found = await cluster.list_offset(tp, when)
+        if found < 0:  # no record at or after the timestamp: the end
+            found = await cluster.list_offset(tp, LATEST_TIMESTAMP)
+        starts[tp] = found
     return starts
 
 
-def _parse_event_id(text: str, info: TopicInfo, partitions: list[int]) -> dict[TopicPartition, int]:
+def _parse_event_id(
+    text: str, info: TopicDescription, partitions: list[int]
+) -> dict[TopicPartition, int]:
     """`0:13,1:40` -> the next offset per partition (422 if it does not fit the stream)."""
     try:
         pairs = [item.split(":") for item in text.split(",")]
@@ -189,9 +142,6 @@ def _parse_event_id(text: str, info: TopicInfo, partitions: list[int]) -> dict[T
             422, 422, f"Last-Event-ID {text!r} does not name this stream's partitions {partitions}"
         )
     return {TopicPartition(info.name, p): o for p, o in positions.items()}
-
-
-Send = Callable[[str, str | None, str], Awaitable[None]]
 
 
 async def run_stream(hub: StreamHub, spec: StreamSpec, send: Send) -> None:
@@ -231,42 +181,3 @@ async def run_stream(hub: StreamHub, spec: StreamSpec, send: Send) -> None:
                 await feeder
         hub.unsubscribe(subscriber)
         subscriber.close("the stream ended")
-
-
-def _event(kind: str, event_id: str | None, data: str) -> bytes:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
-
-
-def record_payload(record: StreamRecord, fmt: str) -> str:
-    """The record as JSON text in `fmt`, encoded once (kept on the shared record)."""
-    payload = record.encoded.get(fmt)
-    if payload is None:
-        payload = record.encoded[fmt] = json.dumps(_record_json(record, fmt), separators=(",", ":"))
-    return payload
-
-
-def _record_json(record: StreamRecord, fmt: str) -> dict[str, Any]:
-    return {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "timestamp": record.timestamp,
-        "key": _field(record.key, fmt),
-        "value": _field(record.value, fmt),
-        "headers": {
-            name: _field(value, "text" if fmt == "json" else fmt) for name, value in record.headers
-        },
-    }
-
-
-def _field(data: bytes | None, fmt: str) -> Any:
-    if data is None:
-        return None
-    if fmt == "binary":
-        return base64.b64encode(data).decode()
-    text = data.decode("utf-8", errors="replace")
-    if fmt == "json":
-        with contextlib.suppress(ValueError):
-            return json.loads(text)
-    return text

@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from luong.gateway.errors import RestError
-from luong.gateway.events import (
+from luong.gateway.sse import (
     KEEPALIVE_S,
     Send,
     record_payload,
@@ -33,7 +33,7 @@ from luong.gateway.events import (
     stream_options,
 )
 from luong.gateway.streams import StreamRecord
-from luong.gateway.topics import BROKER, topic_info
+from luong.gateway.topics import CLUSTER, topic_info
 
 __all__ = ["group_stream"]
 
@@ -79,7 +79,7 @@ async def _join(request: web.Request) -> AIOKafkaConsumer:
     if reset not in ("latest", "earliest"):
         raise RestError(422, 422, f"from must be latest or earliest, got {reset!r}")
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=request.app[BROKER].identity.listen,
+        bootstrap_servers=request.app[CLUSTER].bootstrap,
         group_id=group,
         client_id="luong-sse",
         enable_auto_commit=False,

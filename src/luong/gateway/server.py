@@ -1,8 +1,9 @@
-"""Gateway: the HTTP front door (aiohttp) on the broker's service layer.
+"""Gateway: the HTTP front door (aiohttp) on a Cluster (cluster.py).
 
 Runs on the broker's event loop, beside the Kafka listener; routes are thin and
-call the broker's services. Request bodies above MAX_BODY_BYTES are refused
-with 413 before they are read whole.
+reach the cluster only through the Cluster interface (LocalCluster in a single
+node). Request bodies above MAX_BODY_BYTES are refused with 413 before they are
+read whole.
 """
 
 from __future__ import annotations
@@ -10,20 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from luong.broker import Broker
+from luong.clock import Clock, SystemClock
 from luong.gateway.access import ACCESS, AccessPolicy
 from luong.gateway.admin import admin_routes
+from luong.gateway.cluster import Cluster
 from luong.gateway.consumers import CONSUMERS, ConsumerManager, consumer_routes
 from luong.gateway.errors import error_middleware
 from luong.gateway.events import STREAMS, event_routes
 from luong.gateway.openapi import openapi_routes
 from luong.gateway.streams import StreamHub
-from luong.gateway.topics import BROKER, routes
-from luong.gateway.webhooks import WEBHOOKS, WebhookManager, webhook_routes
+from luong.gateway.topics import CLUSTER, routes
+from luong.gateway.webhook_delivery import WebhookManager
+from luong.gateway.webhooks import WEBHOOKS, webhook_routes
 from luong.gateway.websocket import websocket_routes
 
 __all__ = ["MAX_BODY_BYTES", "Gateway", "build_app"]
@@ -36,21 +39,24 @@ SHUTDOWN_TIMEOUT_S = 3.0  # requests still running at a stop are cancelled after
 EXPIRY_INTERVAL_S = 10.0
 
 
-def build_app(broker: Broker) -> web.Application:
-    access = AccessPolicy(broker.config["luong.http.tokens"])
+def build_app(
+    cluster: Cluster, tokens: Sequence[tuple[str, str, str]], clock: Clock
+) -> web.Application:
+    """The gateway's routes over `cluster`; `tokens` are `luong.http.tokens`."""
+    access = AccessPolicy(tokens)
     app = web.Application(
         middlewares=[error_middleware, access.middleware], client_max_size=MAX_BODY_BYTES
     )
     app[ACCESS] = access
-    app[BROKER] = broker
-    app[CONSUMERS] = ConsumerManager(broker.identity.listen)
-    app[STREAMS] = StreamHub(broker)
+    app[CLUSTER] = cluster
+    app[CONSUMERS] = ConsumerManager(cluster.bootstrap)
+    app[STREAMS] = StreamHub(cluster)
     app.add_routes(routes)
     app.add_routes(event_routes)
     app.add_routes(websocket_routes)
     app.add_routes(openapi_routes)
     app.add_routes(admin_routes)
-    app[WEBHOOKS] = WebhookManager(broker)
+    app[WEBHOOKS] = WebhookManager(cluster, clock)
     app.add_routes(webhook_routes)
     app.cleanup_ctx.append(_webhooks_lifecycle)
     app.add_routes(consumer_routes)
@@ -89,8 +95,17 @@ async def _consumer_lifecycle(app: web.Application) -> AsyncIterator[None]:
 class Gateway:
     """The HTTP listener; owned by the event loop, started after the broker."""
 
-    def __init__(self, broker: Broker, host: str, port: int) -> None:
-        self._runner = web.AppRunner(build_app(broker), access_log=None, handle_signals=False)
+    def __init__(
+        self,
+        cluster: Cluster,
+        host: str,
+        port: int,
+        *,
+        tokens: Sequence[tuple[str, str, str]] = (),
+        clock: Clock | None = None,
+    ) -> None:
+        app = build_app(cluster, tokens, clock or SystemClock())
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         self.host = host
         self.port = port
 

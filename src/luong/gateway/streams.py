@@ -1,7 +1,8 @@
 """Live streams of a partition's records, one log read shared by every subscriber.
 
 A `PartitionTail` follows one partition at its log end: it reads what is appended
-(woken by the broker's fetch purgatory, not by a timer), decodes each batch once
+(woken as soon as data arrives, through the cluster's `wait`, not by a timer),
+decodes each batch once
 and offers every record to each of its subscribers. A subscriber that starts
 behind the tail reads on its own (`catch_up`) until it reaches the tail's
 position, then joins it, so subscribers at the same position share one read. A
@@ -15,15 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from luong.broker import Broker
 from luong.errors import LuongError
+from luong.gateway.cluster import Cluster
 from luong.gateway.filters import Matchable
-from luong.protocol.records import BatchHeader, Header, decode_batches
-from luong.storage import ReadResult
-from luong.storage.producers import AbortedTxn
+from luong.protocol.records import Header
 from luong.types import LATEST_TIMESTAMP, TopicPartition
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("luong.gateway")
-READ_BYTES = 1 << 20
 WAIT_S = 30.0
 
 
@@ -109,8 +107,8 @@ class Subscriber:
 class PartitionTail:
     """Reads one partition from `position` on, for all its subscribers."""
 
-    def __init__(self, broker: Broker, tp: TopicPartition, position: int) -> None:
-        self.broker = broker
+    def __init__(self, cluster: Cluster, tp: TopicPartition, position: int) -> None:
+        self.cluster = cluster
         self.tp = tp
         self.position = position
         self.subscribers: set[Subscriber] = set()
@@ -120,9 +118,9 @@ class PartitionTail:
     async def run(self, on_idle: Callable[[PartitionTail], None]) -> None:
         try:
             while self.subscribers:
-                chunk = await read_chunk(self.broker, self.tp, self.position)
+                chunk = await read_chunk(self.cluster, self.tp, self.position)
                 if chunk is None:
-                    await self.broker.purgatory.wait([self.tp], WAIT_S)
+                    await self.cluster.wait([self.tp], WAIT_S)
                     continue
                 self.reads += 1
                 for record in chunk.records:
@@ -145,38 +143,24 @@ class Chunk:
     next_offset: int
 
 
-async def read_chunk(broker: Broker, tp: TopicPartition, position: int) -> Chunk | None:
-    """Committed records from `position` on (about READ_BYTES); None when there are
-    none yet. Records of aborted transactions, control batches and records before
-    `position` in the first batch are left out (`next_offset` moves past them)."""
-    result: ReadResult = await broker.storage.read(tp, position, READ_BYTES, committed=True)
-    if not result.regions:
+async def read_chunk(cluster: Cluster, tp: TopicPartition, position: int) -> Chunk | None:
+    """Committed records from `position` on (about 1 MiB); None when there are none
+    yet (see Cluster.read: aborted transactions and control batches are left out)."""
+    chunk = await cluster.read(tp, position)
+    if chunk is None:
         return None
-    data = b"".join(region.read() for region in result.regions)
-    batches = decode_batches(data)
     records = [
         StreamRecord(tp.topic, tp.partition, r.offset, r.timestamp, r.key, r.value, r.headers)
-        for batch in batches
-        if not batch.header.is_control and not _aborted(batch.header, result.aborted)
-        for r in batch.records
-        if r.offset >= position
+        for r in chunk.records
     ]
-    return Chunk(records, batches[-1].header.last_offset + 1)
-
-
-def _aborted(header: BatchHeader, aborted: Sequence[AbortedTxn]) -> bool:
-    return header.is_transactional and any(
-        a.producer_id == header.producer_id
-        and a.first_offset <= header.base_offset <= a.last_offset
-        for a in aborted
-    )
+    return Chunk(records, chunk.next_offset)
 
 
 class StreamHub:
     """Every live tail, by partition. Owned by the gateway on the event loop."""
 
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
         self.tails: dict[TopicPartition, PartitionTail] = {}
 
     async def subscribe(self, tp: TopicPartition, offset: int, subscriber: Subscriber) -> None:
@@ -188,7 +172,7 @@ class StreamHub:
                 tail.subscribers.add(subscriber)
                 self._start(tail)
                 return
-            chunk = await read_chunk(self.broker, tp, offset)
+            chunk = await read_chunk(self.cluster, tp, offset)
             if chunk is None:  # nothing past `offset` (records deleted under it): follow
                 tail.subscribers.add(subscriber)
                 self._start(tail)
@@ -204,10 +188,10 @@ class StreamHub:
     async def _tail(self, tp: TopicPartition) -> PartitionTail:
         tail = self.tails.get(tp)
         if tail is None:
-            end = await self.broker.storage.list_offset(tp, LATEST_TIMESTAMP, committed=True)
+            end = await self.cluster.list_offset(tp, LATEST_TIMESTAMP)
             tail = self.tails.get(tp)  # another subscriber may have made it meanwhile
             if tail is None:
-                tail = self.tails[tp] = PartitionTail(self.broker, tp, end.offset)
+                tail = self.tails[tp] = PartitionTail(self.cluster, tp, end)
         return tail
 
     def _start(self, tail: PartitionTail) -> None:

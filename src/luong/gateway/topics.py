@@ -11,8 +11,11 @@
 A produce answers 200 with one `offsets` entry per record, in order: its partition
 and offset, or `error_code` 50002/50003 and `error` for a record whose partition
 failed to append. A request that is wrong as a whole (type, JSON, fields, base64,
-unknown topic or partition) is refused before anything is written. Unlike
-Confluent's proxy, an unknown topic is a 404 (40401), never auto-created.
+unknown partition, an internal topic) is refused before anything is written. A
+topic that does not exist is created as a Kafka producer's first Metadata request
+would create it on the same broker (`auto.create.topics.enable`, `num.partitions`;
+Confluent's proxy produces through a Kafka producer, so it does the same); with
+auto-creation off it is a 404 (40401).
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from typing import Any
 
 from aiohttp import web
 
-from luong.broker import Broker
-from luong.broker.produce_service import ProducerRecord
-from luong.errors import UnknownTopicOrPartitionError
+from luong.errors import (
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 from luong.gateway.access import grant_of
+from luong.gateway.cluster import Cluster, ProducerRecord, TopicDescription
 from luong.gateway.errors import (
     RestError,
     kafka_error_code,
@@ -32,13 +38,12 @@ from luong.gateway.errors import (
     topic_not_found,
 )
 from luong.gateway.media import V2, check_accept, decode_field, embedded_format, read_json
-from luong.storage import TopicInfo
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["BROKER", "produce_records", "records_from_body", "routes", "topic_info"]
+__all__ = ["CLUSTER", "produce_records", "records_from_body", "routes", "topic_info"]
 
 routes = web.RouteTableDef()
-BROKER = web.AppKey("broker", Broker)
+CLUSTER = web.AppKey("cluster", Cluster)
 REQUEST_FIELDS = frozenset(
     {"records", "key_schema", "key_schema_id", "value_schema", "value_schema_id"}
 )
@@ -48,24 +53,24 @@ def reply(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, content_type=V2)
 
 
-def topic_info(request: web.Request) -> TopicInfo:
+def topic_info(request: web.Request) -> TopicDescription:
     """The path's topic, or 404 40401."""
     name = request.match_info["topic"]
-    info = request.app[BROKER].storage.topics().get(name)
+    info = request.app[CLUSTER].topic(name)
     if info is None:
         raise topic_not_found(name)
     return info
 
 
-def _partition(request: web.Request, info: TopicInfo) -> int:
+def _partition(request: web.Request, info: TopicDescription) -> int:
     text = request.match_info["partition"]
     if not text.isdigit() or int(text) >= info.partitions:
         raise partition_not_found(f"topic {info.name} has no partition {text}")
     return int(text)
 
 
-def _partition_json(broker: Broker, partition: int) -> dict[str, Any]:
-    node = broker.identity.node_id
+def _partition_json(cluster: Cluster, partition: int) -> dict[str, Any]:
+    node = cluster.node_id
     return {
         "partition": partition,
         "leader": node,
@@ -76,20 +81,20 @@ def _partition_json(broker: Broker, partition: int) -> dict[str, Any]:
 @routes.get("/topics")
 async def list_topics(request: web.Request) -> web.Response:
     check_accept(request)
-    names = request.app[BROKER].storage.topics()
+    topics = request.app[CLUSTER].topics().values()
     prefix = grant_of(request)[1]
-    return reply(sorted(n for n in names if not n.startswith("__") and n.startswith(prefix)))
+    return reply(sorted(t.name for t in topics if not t.internal and t.name.startswith(prefix)))
 
 
 @routes.get("/topics/{topic}")
 async def describe_topic(request: web.Request) -> web.Response:
     check_accept(request)
-    info, broker = topic_info(request), request.app[BROKER]
+    info, cluster = topic_info(request), request.app[CLUSTER]
     return reply(
         {
             "name": info.name,
-            "configs": {name: value for name, value, _ in info.config.entries()},
-            "partitions": [_partition_json(broker, p) for p in range(info.partitions)],
+            "configs": {name: value for name, value, _ in info.configs},
+            "partitions": [_partition_json(cluster, p) for p in range(info.partitions)],
         }
     )
 
@@ -98,14 +103,14 @@ async def describe_topic(request: web.Request) -> web.Response:
 async def list_partitions(request: web.Request) -> web.Response:
     check_accept(request)
     info = topic_info(request)
-    return reply([_partition_json(request.app[BROKER], p) for p in range(info.partitions)])
+    return reply([_partition_json(request.app[CLUSTER], p) for p in range(info.partitions)])
 
 
 @routes.get("/topics/{topic}/partitions/{partition}")
 async def describe_partition(request: web.Request) -> web.Response:
     check_accept(request)
     info = topic_info(request)
-    return reply(_partition_json(request.app[BROKER], _partition(request, info)))
+    return reply(_partition_json(request.app[CLUSTER], _partition(request, info)))
 
 
 @routes.get("/topics/{topic}/partitions/{partition}/offsets")
@@ -113,40 +118,51 @@ async def partition_offsets(request: web.Request) -> web.Response:
     check_accept(request)
     info = topic_info(request)
     tp = TopicPartition(info.name, _partition(request, info))
-    storage = request.app[BROKER].storage
-    beginning = await storage.list_offset(tp, EARLIEST_TIMESTAMP)
-    end = await storage.list_offset(tp, LATEST_TIMESTAMP)
-    return reply({"beginning_offset": beginning.offset, "end_offset": end.offset})
+    cluster = request.app[CLUSTER]
+    beginning = await cluster.list_offset(tp, EARLIEST_TIMESTAMP, committed=False)
+    end = await cluster.list_offset(tp, LATEST_TIMESTAMP, committed=False)
+    return reply({"beginning_offset": beginning, "end_offset": end})
 
 
 @routes.post("/topics/{topic}")
 async def produce_to_topic(request: web.Request) -> web.Response:
-    return await _produce(request, topic_info(request), None)
+    return await _produce(request, None)
 
 
 @routes.post("/topics/{topic}/partitions/{partition}")
 async def produce_to_partition(request: web.Request) -> web.Response:
-    info = topic_info(request)
-    return await _produce(request, info, _partition(request, info))
+    text = request.match_info["partition"]
+    if not text.isdigit():
+        raise partition_not_found(f"topic {request.match_info['topic']} has no partition {text}")
+    return await _produce(request, int(text))
 
 
-async def _produce(request: web.Request, info: TopicInfo, partition: int | None) -> web.Response:
+async def _produce(request: web.Request, partition: int | None) -> web.Response:
     check_accept(request)
     embedded = embedded_format(request)
     records = records_from_body(embedded, await read_json(request), partition)
-    offsets = await produce_records(request.app[BROKER], info.name, records)
+    topic = request.match_info["topic"]
+    offsets = await produce_records(request.app[CLUSTER], topic, records)
     return reply({"offsets": offsets, "key_schema_id": None, "value_schema_id": None})
 
 
 async def produce_records(
-    broker: Broker, topic: str, records: list[ProducerRecord]
+    cluster: Cluster, topic: str, records: list[ProducerRecord]
 ) -> list[dict[str, Any]]:
-    """Append `records`; one REST Proxy `offsets` entry per record (404 40402 for a
-    partition the topic lacks, before anything is written)."""
+    """Produce `records`; one REST Proxy `offsets` entry per record. Refused whole,
+    before anything is written: 404 40401 for a topic that does not exist (and may not
+    be created), 40402 for a partition it lacks, 403 for an internal topic, 422 for an
+    illegal topic name."""
     try:
-        results = await broker.produce_service.produce(topic, records)
+        results = await cluster.produce(topic, records)
     except UnknownTopicOrPartitionError as error:
+        if cluster.topic(topic) is None:
+            raise topic_not_found(topic) from None
         raise partition_not_found(str(error)) from None
+    except TopicAuthorizationFailedError as error:
+        raise RestError(403, 40301, str(error)) from None
+    except InvalidTopicError as error:
+        raise RestError(422, 422, str(error)) from None
     return [
         {"partition": r.partition, "offset": r.offset, "error_code": None, "error": None}
         if r.error is None

@@ -30,7 +30,7 @@ from aiohttp import WSMsgType, web
 from luong.gateway.access import check_write
 from luong.gateway.errors import RestError
 from luong.gateway.events import STREAMS, StreamSpec, run_stream, stream_spec
-from luong.gateway.topics import BROKER, produce_records, records_from_body, topic_info
+from luong.gateway.topics import CLUSTER, produce_records, records_from_body, topic_info
 
 __all__ = ["websocket_routes"]
 
@@ -101,7 +101,7 @@ async def _handle(
         if fmt not in ("json", "binary"):
             raise RestError(422, 422, f"format must be json or binary, got {fmt!r}")
         records = records_from_body(fmt, {"records": message.get("records")}, None)
-        offsets = await produce_records(request.app[BROKER], topic, records)
+        offsets = await produce_records(request.app[CLUSTER], topic, records)
     except RestError as error:
         await _error(socket, ref, error)
         return

@@ -2,7 +2,8 @@
 
     responses [topic: name, partitions [index int32, error_code int16,
                base_offset int64, log_append_time_ms int64 (v2+),
-               log_start_offset int64 (v5+), record_errors [] (v8+),
+               log_start_offset int64 (v5+), record_errors [batch_index int32,
+               batch_index_error_message nullable string] (v8+),
                error_message nullable string (v8+)]]
     throttle_time_ms int32
 Flexible from v9: compact arrays and strings, an empty tagged-field section (one
@@ -37,6 +38,7 @@ class PartitionProduceResult:
     log_append_time_ms: int = -1
     log_start_offset: int = -1
     error_message: str | None = None
+    record_errors: tuple[tuple[int, str | None], ...] = ()  # (record index, why), KIP-467
 
 
 def encode_produce_response(
@@ -66,7 +68,9 @@ def _partition(version: int, flexible: bool, p: PartitionProduceResult) -> bytes
     if version >= 5:
         out.append(INT64.pack(p.log_start_offset))
     if version >= 8:
-        out.append(length_prefix(0, flexible))  # record_errors
+        out.append(length_prefix(len(p.record_errors), flexible))
+        for index, message in p.record_errors:
+            out += [INT32.pack(index), string(message, flexible), b"\x00" if flexible else b""]
         out.append(string(p.error_message, flexible))
     if flexible:
         out.append(b"\x00")

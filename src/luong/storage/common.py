@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import struct
 import uuid
 from collections.abc import Iterable, Mapping
@@ -10,14 +9,15 @@ from dataclasses import replace
 
 from luong.config import TopicConfig
 from luong.errors import (
+    CorruptRecordError,
     InvalidPartitionsError,
     InvalidRecordError,
-    InvalidTopicError,
     MessageTooLargeError,
     OffsetOutOfRangeError,
     TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
 )
+from luong.protocol.names import validate_topic_name
 from luong.protocol.records import BatchHeader, decode_batch, split_batches
 from luong.storage.api import OffsetAndTimestamp, TopicInfo
 from luong.types import TopicPartition
@@ -32,25 +32,10 @@ __all__ = [
     "max_timestamp_record",
     "new_topic",
     "validate_batches",
-    "validate_topic_name",
 ]
 
-MAX_TOPIC_NAME_LENGTH = 249
 _INT32 = struct.Struct(">i")  # recordCount at 57, lastOffsetDelta at 23
-_LEGAL_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 MAX_PARTITIONS = 100_000
-
-
-def validate_topic_name(name: str) -> None:
-    """Kafka's rule: 1-249 of [a-zA-Z0-9._-], and not "." or ".."."""
-    if not name or name in {".", ".."}:
-        raise InvalidTopicError(f"topic name {name!r} is illegal")
-    if len(name) > MAX_TOPIC_NAME_LENGTH:
-        raise InvalidTopicError(f"topic name is longer than {MAX_TOPIC_NAME_LENGTH} characters")
-    if not _LEGAL_TOPIC_NAME.fullmatch(name):
-        raise InvalidTopicError(
-            f"topic name {name!r} has characters other than ASCII letters, digits, '.', '_', '-'"
-        )
 
 
 def check_partition_count(count: int) -> None:
@@ -94,10 +79,14 @@ def validate_batches(records: bytes | memoryview, config: TopicConfig) -> list[m
     """Split and check a produce payload: CRC, magic, size limit, keys when compacted.
 
     Raises before anything is stored, so a request is appended whole or not at all.
+    Refusals caused by particular records name them (`record_errors`, by the record's
+    index among the payload's records): keyless records on a compacted topic, and,
+    in a batch over `max.message.bytes`, any record that alone passes the limit.
     """
     batches = split_batches(records)
     if not batches:
         raise InvalidRecordError("produce request with no record batch")
+    first_index = 0
     for batch in batches:
         (count,), (delta,) = _INT32.unpack_from(batch, 57), _INT32.unpack_from(batch, 23)
         if count < 1 or delta != count - 1:
@@ -107,16 +96,43 @@ def validate_batches(records: bytes | memoryview, config: TopicConfig) -> list[m
         if len(batch) > config.max_message_bytes:
             raise MessageTooLargeError(
                 f"record batch of {len(batch)} bytes exceeds max.message.bytes "
-                f"{config.max_message_bytes}"
+                f"{config.max_message_bytes}",
+                _oversized_records(batch, first_index, config.max_message_bytes),
             )
         if config.compact and not BatchHeader.parse(batch).is_control:
-            _check_keys(batch)
+            _check_keys(batch, first_index)
+        first_index += count
     return batches
 
 
-def _check_keys(batch: memoryview) -> None:
-    if any(record.key is None for record in decode_batch(batch).records):
-        raise InvalidRecordError("compacted topic cannot accept a record without a key")
+def _check_keys(batch: memoryview, first_index: int) -> None:
+    records = decode_batch(batch).records
+    keyless = [first_index + i for i, record in enumerate(records) if record.key is None]
+    if keyless:
+        why = "Compacted topic cannot accept message without key."
+        raise InvalidRecordError(
+            f"compacted topic cannot accept a record without a key ({len(keyless)} of them)",
+            tuple((index, why) for index in keyless),
+        )
+
+
+def _oversized_records(
+    batch: memoryview, first_index: int, limit: int
+) -> tuple[tuple[int, str], ...]:
+    """Records whose key, value and headers alone are more than `limit` bytes."""
+    try:
+        records = decode_batch(batch).records
+    except CorruptRecordError:
+        return ()
+    out = []
+    for i, record in enumerate(records):
+        size = len(record.key or b"") + len(record.value or b"")
+        size += sum(len(name) + len(value or b"") for name, value in record.headers)
+        if size > limit:
+            out.append(
+                (first_index + i, f"record of {size} bytes exceeds max.message.bytes {limit}")
+            )
+    return tuple(out)
 
 
 def check_delete_records_offset(offset: int, log_end_offset: int) -> None:

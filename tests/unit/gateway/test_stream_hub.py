@@ -9,6 +9,7 @@ from typing import Any
 from luong.broker import Broker, BrokerIdentity
 from luong.clock import ManualClock
 from luong.config import BrokerConfig
+from luong.gateway.local import LocalCluster
 from luong.gateway.streams import Closed, StreamHub, StreamRecord, Subscriber
 from luong.protocol.records import Record, build_batch
 from luong.storage import open_storage
@@ -17,11 +18,13 @@ from luong.types import TopicPartition
 TP = TopicPartition("t", 0)
 
 
-async def make_broker() -> tuple[Broker, list[int]]:
+async def make_broker() -> tuple[LocalCluster, list[int]]:
+    """A cluster over a broker on a memory storage, and a count of its storage's reads."""
     clock = ManualClock()
     storage = open_storage("memory://", clock)
     await storage.create_topic("t", 1, {})
     broker = Broker(storage, BrokerConfig.from_settings({}), BrokerIdentity(0, "h", 1, "c"), clock)
+    cluster = LocalCluster(broker)
     reads = [0]
     real_read = storage.read
 
@@ -30,12 +33,13 @@ async def make_broker() -> tuple[Broker, list[int]]:
         return await real_read(*args, **kwargs)
 
     storage.read = counted  # type: ignore[method-assign]
-    return broker, reads
+    return cluster, reads
 
 
-async def append(broker: Broker, values: list[bytes]) -> None:
+async def append(cluster: LocalCluster, values: list[bytes]) -> None:
+    """One batch of `values`, appended as a Kafka producer's would be."""
     batch = build_batch([Record(i, 0, None, v) for i, v in enumerate(values)])
-    await broker.storage.append(TP, batch)
+    await cluster._broker.produce.append(TP, batch)
 
 
 async def drain(subscriber: Subscriber, count: int) -> list[StreamRecord | Closed]:

@@ -10,17 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import INTERNAL_TOPICS, ApiHandler, HandlerResult
+from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.internal import is_internal_topic
 from luong.errors import ErrorCode, LuongError
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
-    topics = ctx.broker.storage.topics()
+    topics = ctx.broker.topics.visible()
     wanted = [(t.name, p) for t in request.v3_and_below_topics for p in t.partitions]
     unknown = {
         (name, p)
         for name, p in wanted
-        if name in INTERNAL_TOPICS or name not in topics or not 0 <= p < topics[name].partitions
+        if is_internal_topic(name) or name not in topics or not 0 <= p < topics[name].partitions
     }
     if unknown:
         codes: dict[tuple[str, int], int] = {

@@ -19,8 +19,8 @@ from typing import Any
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.broker.handlers.describe_configs import BROKER, TOPIC
+from luong.broker.topic_service import TopicInfo
 from luong.errors import InvalidRequestError, LuongError
-from luong.storage import TopicInfo
 
 Changes = Callable[[TopicInfo, Any], dict[str, str | None]]
 
@@ -43,9 +43,9 @@ async def _alter(
     try:
         check_topic_resource(resource.resource_type, [c.name for c in resource.configs])
         if resource.resource_type == TOPIC:
-            info = ctx.broker.storage.topic(resource.resource_name)
+            info = ctx.broker.topics.topic(resource.resource_name)
             changes = changes_of(info, resource.configs)
-            await ctx.broker.alter_topic_configs(info.name, changes, validate_only=validate_only)
+            await ctx.broker.topics.alter_configs(info.name, changes, validate_only=validate_only)
     except LuongError as error:
         return {**answer, **error_fields(error)}
     return {**answer, **error_fields(None)}

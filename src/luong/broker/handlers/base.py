@@ -10,10 +10,7 @@ from luong.broker.context import RequestContext
 from luong.errors import LuongError
 from luong.protocol.fetch_response import Chunk
 
-__all__ = ["INTERNAL_TOPICS", "ApiHandler", "HandlerResult", "error_fields"]
-
-# Kafka's internal topic names: not creatable by clients, flagged is_internal in Metadata.
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+__all__ = ["ApiHandler", "HandlerResult", "error_fields"]
 
 # A plain dict (encoded with kio at the request's version), a whole encoded frame,
 # frame pieces (bytes and stored regions), or None: no response (Produce acks=0).

@@ -17,7 +17,7 @@ Wanted = list[tuple[str, int, CommitRequest | None]]  # (topic, partition, None 
 
 
 def commit_requests(ctx: RequestContext, group_id: str, topics: Iterable[Any]) -> Wanted:
-    known_topics = ctx.broker.storage.topics()
+    known_topics = ctx.broker.topics.visible()
     wanted: Wanted = []
     for topic in topics:
         info = known_topics.get(topic.name)

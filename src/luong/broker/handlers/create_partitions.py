@@ -32,9 +32,11 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
 
 async def _grow(ctx: RequestContext, topic: Any, validate_only: bool) -> dict[str, Any]:
     try:
-        info = ctx.broker.storage.topic(topic.name)
+        info = ctx.broker.topics.topic(topic.name)
         _check_assignments(ctx.broker.identity.node_id, topic, info.partitions)
-        await ctx.broker.create_partitions(topic.name, topic.count, validate_only=validate_only)
+        await ctx.broker.topics.create_partitions(
+            topic.name, topic.count, validate_only=validate_only
+        )
     except LuongError as error:
         return {"name": topic.name, **error_fields(error)}
     return {"name": topic.name, **error_fields(None)}

@@ -11,8 +11,8 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
+from luong.broker.topic_service import TopicInfo
 from luong.errors import InvalidReplicationFactorError, InvalidRequestError, LuongError
-from luong.storage import TopicInfo
 
 CONFIG_SOURCES = {"TOPIC_CONFIG": 1, "STATIC_BROKER_CONFIG": 4, "DEFAULT_CONFIG": 5}
 
@@ -26,7 +26,7 @@ async def _create(ctx: RequestContext, topic: Any, validate_only: bool) -> dict[
     try:
         partitions = _partition_count(ctx, topic)
         configs = {config.name: config.value for config in topic.configs}
-        info = await ctx.broker.create_topic(
+        info = await ctx.broker.topics.create(
             topic.name, partitions, configs, validate_only=validate_only
         )
     except LuongError as error:

@@ -4,7 +4,8 @@ Per partition, `offset` is the new log start offset; -1 means the high watermark
 (delete everything). The answer's low_watermark is the log start offset afterwards.
 An offset at or below the current log start deletes nothing and answers the
 current one (as Kafka does); an offset above the high watermark, or below -1, is
-OFFSET_OUT_OF_RANGE; an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION.
+OFFSET_OUT_OF_RANGE; an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION;
+an internal topic INVALID_TOPIC_EXCEPTION.
 Failed partitions answer low_watermark -1. The deletion is done when the answer is
 sent, so the request's timeout is not needed.
 """
@@ -15,10 +16,8 @@ from typing import Any
 
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
-from luong.errors import LuongError, OffsetOutOfRangeError
-from luong.types import EARLIEST_TIMESTAMP, TopicPartition
-
-HIGH_WATERMARK = -1
+from luong.errors import LuongError
+from luong.types import TopicPartition
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -35,20 +34,10 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
 async def _partition(ctx: RequestContext, tp: TopicPartition, offset: int) -> dict[str, Any]:
     answer = {"partition_index": tp.partition}
     try:
-        low_watermark = await _delete(ctx, tp, offset)
+        low_watermark = await ctx.broker.logs.delete_records(tp, offset)
     except LuongError as error:
         return {**answer, "low_watermark": -1, "error_code": error.error_code}
     return {**answer, "low_watermark": low_watermark, "error_code": 0}
-
-
-async def _delete(ctx: RequestContext, tp: TopicPartition, offset: int) -> int:
-    storage = ctx.broker.storage
-    log_start_offset = (await storage.list_offset(tp, EARLIEST_TIMESTAMP)).offset
-    if offset < HIGH_WATERMARK:
-        raise OffsetOutOfRangeError(f"cannot delete records of {tp} before offset {offset}")
-    if 0 <= offset <= log_start_offset:
-        return log_start_offset
-    return await storage.delete_records(tp, offset)
 
 
 HANDLER = ApiHandler(21, "DeleteRecords", 0, 2, handle)

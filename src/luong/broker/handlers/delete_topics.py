@@ -19,7 +19,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
 
 async def _delete(ctx: RequestContext, name: str | None, topic_id: Any) -> dict[str, Any]:
     try:
-        info = await ctx.broker.delete_topic(name, topic_id)
+        info = await ctx.broker.topics.delete(name, topic_id)
     except LuongError as error:
         return {"name": name, "topic_id": topic_id, **error_fields(error)}
     return {"name": info.name, "topic_id": info.topic_id, **error_fields(None)}

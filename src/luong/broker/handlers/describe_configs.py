@@ -58,7 +58,7 @@ def _describe(ctx: RequestContext, resource: Any, synonyms: bool, docs: bool) ->
 def _entries(ctx: RequestContext, resource: Any) -> list[dict[str, Any]]:
     """Entries with `synonyms` and `definition` still to be trimmed by `_finish`."""
     if resource.resource_type == TOPIC:
-        info = ctx.broker.storage.topic(resource.resource_name)
+        info = ctx.broker.topics.topic(resource.resource_name)
         entries = config_entries(info)
         for entry in entries:
             entry["definition"] = TOPIC_CONFIGS[entry["name"]]

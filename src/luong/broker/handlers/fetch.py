@@ -19,7 +19,7 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.errors import LuongError
 from luong.protocol.fetch_response import PartitionFetchData, encode_fetch_response
-from luong.types import TopicPartition
+from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
 Wanted = list[tuple[TopicPartition, int, int]]  # (partition, fetch offset, partition max bytes)
 READ_COMMITTED = 1
@@ -40,7 +40,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         remaining = deadline - loop.time()
         if size >= request.min_bytes or failed or remaining <= 0 or not wanted:
             break
-        if not await ctx.broker.purgatory.wait([tp for tp, _, _ in wanted], remaining):
+        if not await ctx.broker.logs.wait([tp for tp, _, _ in wanted], remaining):
             answers, size, failed = await _read_all(ctx, wanted, request.max_bytes, committed)
             break
     return encode_fetch_response(ctx.version, ctx.header.correlation_id, _by_topic(wanted, answers))
@@ -69,9 +69,8 @@ async def _read_one(
     first: bool,
     committed: bool,
 ) -> PartitionFetchData:
-    storage = ctx.broker.storage
     try:
-        result = await storage.read(tp, offset, max(budget, 0), committed=committed)
+        result = await ctx.broker.logs.read(tp, offset, max(budget, 0), committed=committed)
     except LuongError as error:
         return await _failure(ctx, tp, error)
     records = result.regions if first or result.size <= budget else ()
@@ -91,8 +90,8 @@ async def _failure(
     ctx: RequestContext, tp: TopicPartition, error: LuongError
 ) -> PartitionFetchData:
     try:
-        latest = await ctx.broker.storage.list_offset(tp, -1)
-        earliest = await ctx.broker.storage.list_offset(tp, -2)
+        latest = await ctx.broker.logs.list_offset(tp, LATEST_TIMESTAMP)
+        earliest = await ctx.broker.logs.list_offset(tp, EARLIEST_TIMESTAMP)
     except LuongError:
         return PartitionFetchData(tp.partition, error.error_code)
     return PartitionFetchData(

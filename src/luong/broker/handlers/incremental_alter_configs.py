@@ -21,9 +21,9 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.alter_configs import alter_resources
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.broker.handlers.describe_configs import LIST, config_type
+from luong.broker.topic_service import TopicInfo
 from luong.config import TOPIC_CONFIGS
 from luong.errors import InvalidConfigError, InvalidRequestError
-from luong.storage import TopicInfo
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 

@@ -31,7 +31,7 @@ async def _partition(
 ) -> dict[str, Any]:
     answer: dict[str, Any] = {"partition_index": tp.partition, "leader_epoch": 0}
     try:
-        found = await ctx.broker.storage.list_offset(tp, timestamp, committed=committed)
+        found = await ctx.broker.logs.list_offset(tp, timestamp, committed=committed)
     except LuongError as error:
         return {**answer, "error_code": error.error_code, "timestamp": -1, "offset": -1}
     return {**answer, "error_code": 0, "timestamp": found.timestamp, "offset": found.offset}

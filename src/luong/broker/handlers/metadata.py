@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import INTERNAL_TOPICS, ApiHandler, HandlerResult
+from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.internal import is_internal_topic
+from luong.broker.topic_service import TopicInfo
 from luong.errors import LuongError
-from luong.storage import TopicInfo
 
 CACHED_RESPONSES = 64
 
@@ -42,7 +43,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
 
 def _known_topics(ctx: RequestContext, names: list[str] | None) -> list[TopicInfo] | None:
     """The requested topics' infos, or None if any of them does not exist."""
-    topics = ctx.broker.storage.topics()
+    topics = ctx.broker.topics.visible()
     if names is None:
         return list(topics.values())
     infos = [topics.get(name) for name in names]
@@ -52,7 +53,7 @@ def _known_topics(ctx: RequestContext, names: list[str] | None) -> list[TopicInf
 async def _answer(ctx: RequestContext, request: Any, names: list[str] | None) -> HandlerResult:
     """The uncached path: auto-creates what it may, answers errors per topic."""
     if names is None:
-        topics = [_topic(ctx, info) for info in ctx.broker.storage.topics().values()]
+        topics = [_topic(ctx, info) for info in ctx.broker.topics.visible().values()]
     else:
         auto_create = getattr(request, "allow_auto_topic_creation", True)
         topics = [await _named_topic(ctx, name, auto_create) for name in names]
@@ -79,7 +80,7 @@ def _requested_names(version: int, request: Any) -> list[str] | None:
 
 async def _named_topic(ctx: RequestContext, name: str, auto_create: bool) -> dict[str, Any]:
     try:
-        info = await ctx.broker.find_or_create_topic(name, auto_create=auto_create)
+        info = await ctx.broker.topics.find_or_create(name, auto_create=auto_create)
     except LuongError as error:
         return {"error_code": error.error_code, "name": name, "partitions": []}
     return _topic(ctx, info)
@@ -103,7 +104,7 @@ def _topic(ctx: RequestContext, info: TopicInfo) -> dict[str, Any]:
         "error_code": 0,
         "name": info.name,
         "topic_id": info.topic_id,
-        "is_internal": info.name in INTERNAL_TOPICS,
+        "is_internal": is_internal_topic(info.name),
         "partitions": partitions,
     }
 

@@ -37,7 +37,7 @@ async def _partition(ctx: RequestContext, topic: str, partition: Any) -> dict[st
     tp = TopicPartition(topic, partition.partition)
     answer = {"partition": tp.partition, "leader_epoch": NO_EPOCH, "end_offset": -1}
     try:
-        log_end_offset = (await ctx.broker.storage.list_offset(tp, LATEST_TIMESTAMP)).offset
+        log_end_offset = (await ctx.broker.logs.list_offset(tp, LATEST_TIMESTAMP)).offset
         _check_current_epoch(tp, partition.current_leader_epoch)
     except LuongError as error:
         return {**answer, "error_code": error.error_code}

@@ -23,6 +23,7 @@ from luong.protocol.records.record import (
     control_type,
     decode_batch,
     decode_batches,
+    recompress,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "decode_batch",
     "decode_batches",
     "decompress",
+    "recompress",
     "set_base_offset",
     "split_batches",
     "stamp_header",

@@ -48,6 +48,7 @@ __all__ = [
     "control_type",
     "decode_batch",
     "decode_batches",
+    "recompress",
 ]
 
 Header = tuple[str, bytes | None]
@@ -219,6 +220,31 @@ def build_batch(
         records[-1].offset if last_offset is None else last_offset,
     )
     return _assemble(records, compression, fields)
+
+
+def recompress(batch: bytes | memoryview, compression: Compression) -> bytes:
+    """The batch with its records compressed with `compression` (NONE: uncompressed).
+
+    Offsets, timestamps and their type, producer id, epoch, base sequence and the
+    transactional flag are kept; a control batch, or one already so compressed, is
+    returned unchanged. Off the hot path: only topics with a `compression.type`
+    other than `producer` pay for it.
+    """
+    header = BatchHeader.parse(batch)
+    if header.is_control or header.compression is compression:
+        return bytes(batch)
+    return build_batch(
+        decode_batch(batch).records,
+        compression=compression,
+        producer_id=header.producer_id,
+        producer_epoch=header.producer_epoch,
+        base_sequence=header.base_sequence,
+        transactional=header.is_transactional,
+        partition_leader_epoch=header.partition_leader_epoch,
+        timestamp_type=header.timestamp_type,
+        base_offset=header.base_offset,
+        last_offset=header.last_offset,
+    )
 
 
 def build_marker(
