@@ -444,6 +444,50 @@ def test_describe_cluster(luong: LuongProcess, admin: AdminClient) -> None:
     assert asyncio.run(main())["cluster_id"] == cluster.cluster_id
 
 
+def test_authorized_operations_when_asked(luong: LuongProcess, admin: AdminClient) -> None:
+    """confluent-kafka asks Metadata, DescribeCluster and DescribeGroups for them: every
+    operation of the resource type (no ACLs yet), read-only ones on internal topics."""
+    from confluent_kafka import TopicCollection
+    from confluent_kafka.admin import AclOperation
+
+    topic = create(admin)
+    topics = admin.describe_topics(
+        TopicCollection([topic, "__consumer_offsets"]), include_authorized_operations=True
+    )
+    described = {name: future.result(TIMEOUT_S) for name, future in topics.items()}
+    assert set(described[topic].authorized_operations) == {
+        AclOperation.READ,
+        AclOperation.WRITE,
+        AclOperation.CREATE,
+        AclOperation.DELETE,
+        AclOperation.ALTER,
+        AclOperation.DESCRIBE,
+        AclOperation.DESCRIBE_CONFIGS,
+        AclOperation.ALTER_CONFIGS,
+    }
+    assert set(described["__consumer_offsets"].authorized_operations) == {
+        AclOperation.READ,
+        AclOperation.DESCRIBE,
+        AclOperation.DESCRIBE_CONFIGS,
+    }
+    cluster = admin.describe_cluster(include_authorized_operations=True).result(TIMEOUT_S)
+    assert AclOperation.IDEMPOTENT_WRITE in cluster.authorized_operations
+    consumer = Consumer({"bootstrap.servers": luong.bootstrap, "group.id": "ops-group"})
+    consumer.commit(offsets=[TopicPartition(topic, 0, 1)], asynchronous=False)
+    consumer.close()
+    [group] = admin.describe_consumer_groups(
+        ["ops-group"], include_authorized_operations=True
+    ).values()
+    assert set(group.result(TIMEOUT_S).authorized_operations) == {
+        AclOperation.READ,
+        AclOperation.DELETE,
+        AclOperation.DESCRIBE,
+    }
+    with WireClient("127.0.0.1", luong.port) as wire:  # not asked: Kafka's "not asked"
+        plain = wire.call(3, 12, {"topics": [{"name": topic, "topic_id": None}]})
+    assert plain.topics[0].topic_authorized_operations == -(2**31)
+
+
 def test_describe_cluster_endpoint_types(luong: LuongProcess) -> None:
     with WireClient("127.0.0.1", luong.port) as wire:
         plain = wire.call(60, 0, {"include_cluster_authorized_operations": False})

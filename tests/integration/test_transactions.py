@@ -218,6 +218,36 @@ def test_aiokafka_transactions_use_the_v0_apis(luong: LuongProcess) -> None:
     assert len(read_all(luong, topic, "read_uncommitted")) == 40
 
 
+def test_an_old_client_sees_fencing_as_the_error_it_knows(luong: LuongProcess) -> None:
+    """aiokafka speaks EndTxn and AddPartitionsToTxn v0, which predate PRODUCER_FENCED:
+    fenced, it must get INVALID_PRODUCER_EPOCH, which it knows as ProducerFenced."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import ProducerFenced
+
+    topic = f"tx-{uuid.uuid4().hex[:6]}"
+    create(luong, topic)
+
+    async def fenced() -> type[BaseException]:
+        old = AIOKafkaProducer(bootstrap_servers=luong.bootstrap, transactional_id=topic)
+        await old.start()
+        try:
+            await old.begin_transaction()
+            await old.send_and_wait(topic, b"zombie", partition=0)
+            transactional(luong, topic)  # a newer instance bumps the epoch
+            try:
+                await asyncio.wait_for(old.commit_transaction(), 10)
+            except Exception as error:  # the test asserts which one
+                return type(error)
+            return type(None)
+        finally:
+            await asyncio.wait_for(old.stop(), 10)
+
+    assert issubclass(asyncio.run(fenced()), ProducerFenced)
+    assert read_all(luong, topic, "read_committed") == []
+
+
 def test_produce_refuses_unknown_producers_and_partitions_outside_the_transaction(
     luong: LuongProcess,
 ) -> None:

@@ -184,8 +184,12 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.records += self.coordinator.take_records()
 
     def deliver(self, replies: list[Reply]) -> None:
-        """Hand each reply to its client, as the network would (after the records)."""
-        self.collect()
+        """Hand each reply to its client, as the network would, once the records are
+        written (as the GroupService does: what waited for them comes out then)."""
+        taken = self.coordinator.take_records()
+        self.records += taken
+        if taken:
+            replies = replies + self.coordinator.persisted(self.now, [GROUP])
         for reply in replies:
             client = self.client_with(reply.member_id)
             if client is None:

@@ -75,7 +75,11 @@ class Broker:
         self.offsets = OffsetService(storage, clock, retention_ms)
         delay_ms = int(config["group.initial.rebalance.delay.ms"])
         max_size = int(config["group.max.size"])
-        coordinator = GroupCoordinator(delay_ms, max_size)
+        session_range = (
+            int(config["group.min.session.timeout.ms"]),
+            int(config["group.max.session.timeout.ms"]),
+        )
+        coordinator = GroupCoordinator(delay_ms, max_size, session_range)
         self.groups = GroupService(coordinator, clock, self.offsets.append_records)
         transactions = TransactionCoordinator(
             int(config["transaction.max.timeout.ms"]),

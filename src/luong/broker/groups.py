@@ -7,8 +7,9 @@ ticker that drives session timeouts and rebalance deadlines every 100 ms.
 
 The group metadata records the state machine emits are appended to
 `__consumer_offsets` (through `persist`) before the replies they complete are
-sent; if that write fails, the assignments are withdrawn (ErrorCode.COORDINATOR_NOT_AVAILABLE)
-and the group rebalances.
+sent: a leader's assignment is handed to the members only once it is durable
+(`GroupCoordinator.persisted`); if that write fails, its members get
+COORDINATOR_NOT_AVAILABLE and the group rebalances.
 """
 
 from __future__ import annotations
@@ -74,18 +75,21 @@ class GroupService:
         member_id: str,
         generation_id: int,
         assignments: Sequence[tuple[str, bytes]],
+        instance_id: str | None = None,
     ) -> SyncReply:
+        now = self._clock.time_ms()
         replies = await self._settle(
-            self.coordinator.sync(
-                self._clock.time_ms(), group_id, member_id, generation_id, assignments
-            )
+            self.coordinator.sync(now, group_id, member_id, generation_id, assignments, instance_id)
         )
         reply = await self._answer("sync", group_id, member_id, replies)
         assert isinstance(reply, SyncReply)
         return reply
 
-    def heartbeat(self, group_id: str, member_id: str, generation_id: int) -> ErrorCode:
-        return self.coordinator.heartbeat(self._clock.time_ms(), group_id, member_id, generation_id)
+    def heartbeat(
+        self, group_id: str, member_id: str, generation_id: int, instance_id: str | None = None
+    ) -> ErrorCode:
+        now = self._clock.time_ms()
+        return self.coordinator.heartbeat(now, group_id, member_id, generation_id, instance_id)
 
     async def leave(
         self, group_id: str, leaving: Sequence[tuple[str, str | None]]
@@ -114,15 +118,13 @@ class GroupService:
         records = self.coordinator.take_records()
         if not records:
             return replies
+        groups = {g for g in (decode_group_key(r.key) for r in records if r.key) if g}
         try:
             await self._persist(records)
         except (OSError, LuongError) as error:
-            failed = {decode_group_key(r.key) for r in records if r.key is not None}
-            log.error("group metadata of %s not written: %s", ", ".join(map(str, failed)), error)
-            replies = [_withdrawn(r) if r.group_id in failed else r for r in replies]
-            now = self._clock.time_ms()
-            replies += self.coordinator.persist_failed(now, {g for g in failed if g})
-        return replies
+            log.error("group metadata of %s not written: %s", ", ".join(sorted(groups)), error)
+            return replies + self.coordinator.persist_failed(self._clock.time_ms(), groups)
+        return replies + self.coordinator.persisted(self._clock.time_ms(), groups)
 
     def listing(self, known_from_offsets: set[str]) -> list[tuple[str, str, str]]:
         """(group id, protocol type, state) of every group, those that only have
@@ -173,13 +175,6 @@ def _superseded(kind: str, group_id: str, member_id: str) -> Reply:
     if kind == "join":
         return JoinReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)
     return SyncReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)
-
-
-def _withdrawn(reply: Reply) -> Reply:
-    """A successful SyncGroup answer whose assignment could not be made durable."""
-    if isinstance(reply, SyncReply) and reply.error_code == 0:
-        return SyncReply(reply.group_id, reply.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
-    return reply
 
 
 def _kind(reply: Reply) -> str:

@@ -100,6 +100,20 @@ BROKER_CONFIGS: Mapping[str, ConfigDef] = defs(
         "how long a new group waits for more members before its first rebalance",
     ),
     ConfigDef(
+        "group.min.session.timeout.ms",
+        "6000",
+        int_in(0, INT32_MAX),
+        "[0, 2^31-1]",
+        "the shortest session.timeout.ms a member may ask for (INVALID_SESSION_TIMEOUT below)",
+    ),
+    ConfigDef(
+        "group.max.session.timeout.ms",
+        "1800000",
+        int_in(0, INT32_MAX),
+        "[0, 2^31-1]",
+        "the longest session.timeout.ms a member may ask for (INVALID_SESSION_TIMEOUT above)",
+    ),
+    ConfigDef(
         "group.max.size",
         "2147483647",
         int_in(1, INT32_MAX),

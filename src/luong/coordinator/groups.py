@@ -16,7 +16,12 @@ assignment is in, or a static member took its place back) or Empty, the
 coordinator emits a group metadata record with the group's snapshot, and a
 tombstone when the group is deleted; `take_records` hands them to the caller,
 which appends them to `__consumer_offsets` before sending the replies they
-complete. `replay` rebuilds the groups from those records on start-up: each in
+complete. The leader's assignment is handed out only once its record is durable:
+the group stays in CompletingRebalance while it is written, members' SyncGroup
+requests (the leader's too) wait, and `persisted` (the record is written) answers
+them all together and makes the group Stable, while `persist_failed` answers
+them COORDINATOR_NOT_AVAILABLE and rebalances. `replay` rebuilds the groups from
+those records on start-up: each in
 its last persisted state, members' session timers starting at the replay. The
 transient states (PreparingRebalance, CompletingRebalance) are never persisted;
 after a restart their members find the last Stable generation and rejoin.
@@ -89,6 +94,7 @@ class Group:
     pending_member_ids: set[str] = field(default_factory=set)  # MEMBER_ID_REQUIRED given
     join_deadline_ms: int = 0  # when PreparingRebalance completes at the latest
     initial_until_ms: int = 0  # a new group's first rebalance waits until then
+    assignment_pending: bool = False  # the leader's assignment is being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +140,15 @@ class JoinRequest:
 class GroupCoordinator:
     """Every classic group of this node."""
 
-    def __init__(self, initial_delay_ms: int = 3000, max_size: int = 2**31 - 1) -> None:
+    def __init__(
+        self,
+        initial_delay_ms: int = 3000,
+        max_size: int = 2**31 - 1,
+        session_timeout_range_ms: tuple[int, int] = (6000, 1_800_000),
+    ) -> None:
         self.initial_delay_ms = initial_delay_ms
         self.max_size = max_size
+        self.min_session_ms, self.max_session_ms = session_timeout_range_ms
         self.groups: dict[str, Group] = {}
         self._records: list[Record] = []  # emitted, not yet taken
 
@@ -162,19 +174,51 @@ class GroupCoordinator:
                 continue
             self.groups[group_id] = _restore(group_id, decode_group_value(record.value), now_ms)
 
-    def persist_failed(self, now_ms: int, group_ids: Iterable[str]) -> list[Reply]:
-        """The records of these groups could not be written: the assignments handed out
-        do not stand, so the groups rebalance again (Kafka does the same)."""
+    def persisted(self, now_ms: int, group_ids: Iterable[str]) -> list[Reply]:
+        """The records taken for these groups are durable: a leader's assignment that
+        waited for it now stands, and every member waiting in SyncGroup gets its own."""
         replies: list[Reply] = []
         for group_id in group_ids:
             group = self.groups.get(group_id)
-            if group is not None and group.members:
-                replies += self._prepare_rebalance(now_ms, group)
+            if group is None or not group.assignment_pending:
+                continue
+            group.assignment_pending = False
+            if group.state is GroupState.COMPLETING_REBALANCE:
+                group.state = GroupState.STABLE
+                replies += [self._assignment_reply(group, m) for m in self._stop_waiting(group)]
         return replies
+
+    def persist_failed(self, now_ms: int, group_ids: Iterable[str]) -> list[Reply]:
+        """The records of these groups could not be written: an assignment waiting for
+        them does not stand (its members are told COORDINATOR_NOT_AVAILABLE) and the
+        groups rebalance again (Kafka does the same)."""
+        replies: list[Reply] = []
+        for group_id in group_ids:
+            group = self.groups.get(group_id)
+            if group is None or not group.members:
+                continue
+            if group.assignment_pending:
+                group.assignment_pending = False
+                replies += [
+                    SyncReply(group_id, m.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                    for m in self._stop_waiting(group)
+                ]
+            replies += self._prepare_rebalance(now_ms, group)
+        return replies
+
+    @staticmethod
+    def _stop_waiting(group: Group) -> list[Member]:
+        """The members waiting in SyncGroup, no longer waiting."""
+        waiting = [m for m in group.members.values() if m.awaiting_sync]
+        for member in waiting:
+            member.awaiting_sync = False
+        return waiting
 
     # -- JoinGroup -------------------------------------------------------------------
 
     def join(self, now_ms: int, request: JoinRequest) -> list[Reply]:
+        if not self.min_session_ms <= request.session_timeout_ms <= self.max_session_ms:
+            return [self._join_error(request, ErrorCode.INVALID_SESSION_TIMEOUT)]
         group = self.groups.get(request.group_id)
         if group is None:
             if request.member_id:
@@ -187,9 +231,10 @@ class GroupCoordinator:
         if request.member_id in group.pending_member_ids:
             group.pending_member_ids.discard(request.member_id)
             return self._add_member(now_ms, group, request, request.member_id)
-        member = group.members.get(request.member_id)
-        if member is None:
-            return [self._join_error(request, ErrorCode.UNKNOWN_MEMBER_ID)]
+        code = _membership(group, request.member_id, request.group_instance_id)
+        if code:
+            return [self._join_error(request, code)]
+        member = group.members[request.member_id]
         member.protocols = list(request.protocols)
         return self._rejoin(now_ms, group, member)
 
@@ -276,11 +321,9 @@ class GroupCoordinator:
             return []
         replies: list[Reply] = [
             SyncReply(group.group_id, m.member_id, ErrorCode.REBALANCE_IN_PROGRESS)
-            for m in group.members.values()
-            if m.awaiting_sync
+            for m in self._stop_waiting(group)
         ]
-        for member in group.members.values():
-            member.awaiting_sync = False
+        group.assignment_pending = False
         group.state = GroupState.PREPARING_REBALANCE
         timeout = max((m.rebalance_timeout_ms for m in group.members.values()), default=0)
         group.join_deadline_ms = now_ms + timeout
@@ -330,7 +373,9 @@ class GroupCoordinator:
 
     @staticmethod
     def _join_error(request: JoinRequest, code: ErrorCode) -> JoinReply:
-        return JoinReply(request.group_id, request.member_id, code)
+        """A refusal, addressed to the member id the caller waits under (a new member's
+        chosen id when it has none yet); the handler echoes the request's own."""
+        return JoinReply(request.group_id, request.member_id or request.new_member_id, code)
 
     # -- SyncGroup, Heartbeat, LeaveGroup ---------------------------------------------
 
@@ -341,11 +386,15 @@ class GroupCoordinator:
         member_id: str,
         generation_id: int,
         assignments: Sequence[tuple[str, bytes]],
+        instance_id: str | None = None,
     ) -> list[Reply]:
+        """SyncGroup: the leader's assignment is written first (see `persisted`); until
+        then every member's request waits, the leader's included."""
         group = self.groups.get(group_id)
-        member = group.members.get(member_id) if group else None
-        if group is None or member is None:
-            return [SyncReply(group_id, member_id, ErrorCode.UNKNOWN_MEMBER_ID)]
+        code = _membership(group, member_id, instance_id)
+        if group is None or code:
+            return [SyncReply(group_id, member_id, code or ErrorCode.UNKNOWN_MEMBER_ID)]
+        member = group.members[member_id]
         if generation_id != group.generation_id:
             return [SyncReply(group_id, member_id, ErrorCode.ILLEGAL_GENERATION)]
         member.last_heartbeat_ms = now_ms
@@ -354,17 +403,14 @@ class GroupCoordinator:
         if group.state is GroupState.STABLE:
             return [self._assignment_reply(group, member)]
         member.awaiting_sync = True
-        if member_id != group.leader_id:
+        if member_id != group.leader_id or group.assignment_pending:
             return []
         given = dict(assignments)
         for target, m in group.members.items():
             m.assignment = given.get(target, b"")  # none from the leader: none at all
-        group.state = GroupState.STABLE
+        group.assignment_pending = True
         self._persist(now_ms, group)
-        waiting = [m for m in group.members.values() if m.awaiting_sync]
-        for m in waiting:
-            m.awaiting_sync = False
-        return [self._assignment_reply(group, m) for m in waiting]
+        return []
 
     @staticmethod
     def _assignment_reply(group: Group, member: Member) -> SyncReply:
@@ -378,15 +424,20 @@ class GroupCoordinator:
         )
 
     def heartbeat(
-        self, now_ms: int, group_id: str, member_id: str, generation_id: int
+        self,
+        now_ms: int,
+        group_id: str,
+        member_id: str,
+        generation_id: int,
+        instance_id: str | None = None,
     ) -> ErrorCode:
         group = self.groups.get(group_id)
-        member = group.members.get(member_id) if group else None
-        if group is None or member is None:
-            return ErrorCode.UNKNOWN_MEMBER_ID
+        code = _membership(group, member_id, instance_id)
+        if group is None or code:
+            return code or ErrorCode.UNKNOWN_MEMBER_ID
         if generation_id != group.generation_id:
             return ErrorCode.ILLEGAL_GENERATION
-        member.last_heartbeat_ms = now_ms
+        group.members[member_id].last_heartbeat_ms = now_ms
         if group.state is GroupState.PREPARING_REBALANCE:
             return ErrorCode.REBALANCE_IN_PROGRESS
         return ErrorCode.NONE
@@ -462,16 +513,23 @@ class GroupCoordinator:
             self._records.append(Record(0, now_ms, encode_group_key(group_id), None))
         return ErrorCode.NONE
 
-    def check_commit(self, group_id: str, member_id: str, generation_id: int) -> ErrorCode:
-        """Whether an OffsetCommit with this generation may be applied (0) or its error."""
+    def check_commit(
+        self, group_id: str, member_id: str, generation_id: int, instance_id: str | None = None
+    ) -> ErrorCode:
+        """Whether an OffsetCommit with this generation may be applied (0) or its error.
+
+        A commit from outside the group (no member id, generation -1, as admin clients
+        and consumers that assign partitions themselves send) is refused with
+        UNKNOWN_MEMBER_ID while the group has members: Kafka checks membership first."""
         group = self.groups.get(group_id)
         if generation_id < 0 and not member_id:
             empty = group is None or not group.members
-            return ErrorCode.NONE if empty else ErrorCode.ILLEGAL_GENERATION
+            return ErrorCode.NONE if empty else ErrorCode.UNKNOWN_MEMBER_ID
         if group is None:
             return ErrorCode.ILLEGAL_GENERATION  # a generation of a group this node does not know
-        if member_id not in group.members:
-            return ErrorCode.UNKNOWN_MEMBER_ID
+        code = _membership(group, member_id, instance_id)
+        if code:
+            return code
         if generation_id != group.generation_id:
             return ErrorCode.ILLEGAL_GENERATION
         if group.state is GroupState.COMPLETING_REBALANCE:
@@ -554,6 +612,18 @@ def _leaving_member(
         return (ErrorCode.FENCED_INSTANCE_ID, None) if fenced else (ErrorCode.NONE, static)
     member = group.members.get(member_id)
     return (ErrorCode.NONE, member) if member is not None else (ErrorCode.UNKNOWN_MEMBER_ID, None)
+
+
+def _membership(group: Group | None, member_id: str, instance_id: str | None) -> ErrorCode:
+    """Kafka's member check: FENCED_INSTANCE_ID when the instance id now belongs to
+    another member id (a newer instance took its place), UNKNOWN_MEMBER_ID when the
+    member id is not in the group, else NONE."""
+    if group is None:
+        return ErrorCode.UNKNOWN_MEMBER_ID
+    static = _static_member(group, instance_id)
+    if static is not None and static.member_id != member_id:
+        return ErrorCode.FENCED_INSTANCE_ID
+    return ErrorCode.NONE if member_id in group.members else ErrorCode.UNKNOWN_MEMBER_ID
 
 
 def _static_member(group: Group, instance_id: str | None) -> Member | None:

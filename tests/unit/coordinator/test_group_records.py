@@ -23,11 +23,25 @@ from luong.coordinator.groups import (
     GroupState,
     JoinReply,
     JoinRequest,
+    Reply,
     SyncReply,
 )
 from luong.coordinator.offset_records import encode_key
 from luong.errors import CorruptRecordError
 from luong.protocol.records import Record
+
+
+def sync(
+    coordinator: GroupCoordinator,
+    now: int,
+    group: str,
+    member: str,
+    generation: int,
+    assignments: list[tuple[str, bytes]],
+) -> list[Reply]:
+    """SyncGroup as the GroupService runs it: the call, then its records made durable."""
+    replies = coordinator.sync(now, group, member, generation, assignments)
+    return replies + coordinator.persisted(now, [group])
 
 
 def join_request(new_id: str, instance_id: str | None = None) -> JoinRequest:
@@ -47,8 +61,8 @@ def stable_pair(coordinator: GroupCoordinator) -> None:
     coordinator.join(0, join_request("a"))  # generation 1: a alone
     coordinator.join(0, join_request("b"))
     coordinator.join(0, replace(join_request(""), member_id="a"))  # generation 2
-    coordinator.sync(1, "g", "b", 2, [])
-    coordinator.sync(1, "g", "a", 2, [("a", b"p0"), ("b", b"p1")])
+    sync(coordinator, 1, "g", "b", 2, [])
+    sync(coordinator, 1, "g", "a", 2, [("a", b"p0"), ("b", b"p1")])
 
 
 def test_key_and_value_use_kafkas_layout() -> None:
@@ -90,7 +104,7 @@ def test_a_stable_group_is_rebuilt_from_its_record() -> None:
     assert {m: x.assignment for m, x in group.members.items()} == {"a": b"p0", "b": b"p1"}
     assert rebuilt.heartbeat(55_000, "g", "b", 2) == 0  # sessions restart at the replay
     assert rebuilt.check_commit("g", "a", 2) == 0
-    [synced] = rebuilt.sync(56_000, "g", "b", 2, [])
+    [synced] = sync(rebuilt, 56_000, "g", "b", 2, [])
     assert synced == SyncReply("g", "b", 0, b"p1", "consumer", "range")
     rebuilt.tick(60_001)  # a was silent for its whole 10 s session after the replay
     assert set(rebuilt.groups["g"].members) == {"b"}
@@ -114,7 +128,7 @@ def test_an_emptied_group_keeps_its_generation_and_a_deleted_one_is_gone() -> No
 def test_a_static_member_taking_its_place_back_is_persisted() -> None:
     live = GroupCoordinator(initial_delay_ms=0)
     live.join(0, join_request("old", "i-1"))
-    live.sync(0, "g", "old", 1, [("old", b"mine")])
+    sync(live, 0, "g", "old", 1, [("old", b"mine")])
     [reply] = live.join(5, join_request("new", "i-1"))
     assert isinstance(reply, JoinReply) and reply.member_id == "new"
     rebuilt = GroupCoordinator()
@@ -188,3 +202,53 @@ def test_a_repeated_join_answers_the_earlier_one_instead_of_leaving_it_hanging()
     answered, waiting = asyncio.run(scenario())
     assert answered.error_code == 27  # REBALANCE_IN_PROGRESS: the client joins again
     assert waiting
+
+
+def test_members_get_their_assignments_together_once_the_leaders_is_durable() -> None:
+    """A follower whose SyncGroup arrives while the leader's assignment is being written
+    waits for the write, then gets its own, at the same time as the leader."""
+    release = asyncio.Event()
+
+    async def slow_persist(records: list[Record]) -> None:
+        await release.wait()
+
+    async def scenario() -> tuple[SyncReply, SyncReply, bool, GroupState]:
+        coordinator = GroupCoordinator(initial_delay_ms=0)
+        service = GroupService(coordinator, ManualClock(0), slow_persist)
+        coordinator.join(0, join_request("a"))  # generation 1: a alone
+        coordinator.join(0, join_request("b"))
+        coordinator.join(0, replace(join_request(""), member_id="a"))  # generation 2
+        leader = asyncio.ensure_future(service.sync("g", "a", 2, [("a", b"p0"), ("b", b"p1")]))
+        await asyncio.sleep(0)  # the leader's assignment is being written
+        follower = asyncio.ensure_future(service.sync("g", "b", 2, []))
+        await asyncio.sleep(0.01)
+        answered_early = leader.done() or follower.done()
+        state_meanwhile = coordinator.groups["g"].state
+        release.set()
+        return await leader, await follower, answered_early, state_meanwhile
+
+    leader, follower, answered_early, state_meanwhile = asyncio.run(scenario())
+    assert not answered_early
+    assert state_meanwhile is GroupState.COMPLETING_REBALANCE
+    assert (leader.error_code, leader.assignment) == (0, b"p0")
+    assert (follower.error_code, follower.assignment) == (0, b"p1")
+
+
+def test_a_failed_write_fails_every_waiting_member() -> None:
+    async def failing(records: list[Record]) -> None:
+        await asyncio.sleep(0.01)
+        raise OSError(5, "Input/output error")
+
+    async def scenario() -> list[SyncReply]:
+        coordinator = GroupCoordinator(initial_delay_ms=0)
+        service = GroupService(coordinator, ManualClock(0), failing)
+        coordinator.join(0, join_request("a"))
+        coordinator.join(0, join_request("b"))
+        coordinator.join(0, replace(join_request(""), member_id="a"))
+        leader = asyncio.ensure_future(service.sync("g", "a", 2, [("a", b"p0"), ("b", b"p1")]))
+        await asyncio.sleep(0)
+        follower = asyncio.ensure_future(service.sync("g", "b", 2, []))
+        return [await leader, await follower]
+
+    replies = asyncio.run(scenario())
+    assert [(r.error_code, r.assignment) for r in replies] == [(15, b""), (15, b"")]

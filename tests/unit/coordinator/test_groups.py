@@ -7,10 +7,24 @@ from luong.coordinator.groups import (
     GroupState,
     JoinReply,
     JoinRequest,
+    Reply,
     SyncReply,
 )
 
 RANGE = [("range", b"meta")]
+
+
+def sync(
+    coordinator: GroupCoordinator,
+    now: int,
+    group: str,
+    member: str,
+    generation: int,
+    assignments: list[tuple[str, bytes]],
+) -> list[Reply]:
+    """SyncGroup as the GroupService runs it: the call, then its records made durable."""
+    replies = coordinator.sync(now, group, member, generation, assignments)
+    return replies + coordinator.persisted(now, [group])
 
 
 def join_request(
@@ -49,7 +63,7 @@ def test_one_member_becomes_leader_of_generation_1() -> None:
     assert isinstance(reply, JoinReply)
     assert (reply.error_code, reply.generation_id, reply.leader_id) == (0, 1, "a")
     assert reply.protocol_name == "range" and [m[0] for m in reply.members] == ["a"]
-    [synced] = coordinator.sync(1, "g", "a", 1, [("a", b"assignment-a")])
+    [synced] = sync(coordinator, 1, "g", "a", 1, [("a", b"assignment-a")])
     assert synced == SyncReply("g", "a", 0, b"assignment-a", "consumer", "range")
     assert coordinator.groups["g"].state is GroupState.STABLE
 
@@ -57,7 +71,7 @@ def test_one_member_becomes_leader_of_generation_1() -> None:
 def test_a_second_member_makes_everyone_rejoin_and_sync() -> None:
     coordinator = GroupCoordinator(initial_delay_ms=0)
     joined(coordinator, 0, "a")
-    coordinator.sync(0, "g", "a", 1, [("a", b"all")])
+    sync(coordinator, 0, "g", "a", 1, [("a", b"all")])
     assert joined(coordinator, 10, "b") == []  # waits for "a" to rejoin
     assert coordinator.heartbeat(20, "g", "a", 1) == 27  # REBALANCE_IN_PROGRESS
     replies = coordinator.join(30, join_request("a"))
@@ -65,15 +79,15 @@ def test_a_second_member_makes_everyone_rejoin_and_sync() -> None:
     assert set(by_member) == {"a", "b"}
     assert all(r.generation_id == 2 for r in by_member.values())
     assert len(by_member["a"].members) == 2 and by_member["b"].members == ()  # a leads
-    assert coordinator.sync(40, "g", "b", 2, []) == []  # waits for the leader
-    synced = coordinator.sync(41, "g", "a", 2, [("a", b"p0"), ("b", b"p1")])
+    assert sync(coordinator, 40, "g", "b", 2, []) == []  # waits for the leader
+    synced = sync(coordinator, 41, "g", "a", 2, [("a", b"p0"), ("b", b"p1")])
     assert {(r.member_id, r.assignment) for r in synced} == {("a", b"p0"), ("b", b"p1")}
 
 
 def test_a_silent_member_is_removed_after_its_session_timeout() -> None:
     coordinator = GroupCoordinator(initial_delay_ms=0)
     joined(coordinator, 0, "a")
-    coordinator.sync(0, "g", "a", 1, [])
+    sync(coordinator, 0, "g", "a", 1, [])
     assert coordinator.tick(9_000) == []
     coordinator.tick(10_001)
     group = coordinator.groups["g"]
@@ -84,7 +98,7 @@ def test_a_silent_member_is_removed_after_its_session_timeout() -> None:
 def test_members_that_do_not_rejoin_are_dropped_at_the_rebalance_deadline() -> None:
     coordinator = GroupCoordinator(initial_delay_ms=0)
     joined(coordinator, 0, "a")
-    coordinator.sync(0, "g", "a", 1, [])
+    sync(coordinator, 0, "g", "a", 1, [])
     joined(coordinator, 100, "b")  # "a" never rejoins
     coordinator.heartbeat(5_000, "g", "a", 1)  # still alive, but not rejoining
     replies = coordinator.tick(20_100)  # the rebalance timeout (20 s) has passed
@@ -107,25 +121,25 @@ def test_fencing_and_errors() -> None:
     [unknown] = coordinator.join(0, join_request("ghost"))
     assert isinstance(unknown, JoinReply) and unknown.error_code == 25
     joined(coordinator, 0, "a")
-    [stale] = coordinator.sync(1, "g", "a", 7, [])
+    [stale] = sync(coordinator, 1, "g", "a", 7, [])
     assert isinstance(stale, SyncReply) and stale.error_code == 22  # ILLEGAL_GENERATION
     [other] = coordinator.join(2, join_request(new_id="x", protocols=[("roundrobin", b"")]))
     assert isinstance(other, JoinReply) and other.error_code == 23  # INCONSISTENT
     assert coordinator.check_commit("g", "a", 1) == 27  # syncing: REBALANCE_IN_PROGRESS
-    coordinator.sync(3, "g", "a", 1, [])
+    sync(coordinator, 3, "g", "a", 1, [])
     assert coordinator.check_commit("g", "a", 1) == 0
     assert coordinator.check_commit("g", "a", 0) == 22
-    assert coordinator.check_commit("g", "", -1) == 22  # simple commit, but members exist
+    assert coordinator.check_commit("g", "", -1) == 25  # from outside, but members exist
     assert coordinator.check_commit("empty-group", "", -1) == 0
 
 
 def test_leaving_rebalances_the_rest() -> None:
     coordinator = GroupCoordinator(initial_delay_ms=0)
     joined(coordinator, 0, "a")
-    coordinator.sync(0, "g", "a", 1, [])
+    sync(coordinator, 0, "g", "a", 1, [])
     joined(coordinator, 1, "b")
     coordinator.join(2, join_request("a"))
-    coordinator.sync(3, "g", "a", 2, [])
+    sync(coordinator, 3, "g", "a", 2, [])
     codes, replies = coordinator.leave(4, "g", [("b", None), ("nobody", None)])
     assert codes == [0, 25]
     assert coordinator.groups["g"].state is GroupState.PREPARING_REBALANCE
@@ -152,15 +166,15 @@ def test_a_restarted_static_member_gets_its_place_back_without_a_rebalance() -> 
     coordinator.join(0, static_request("i-b", "b1"))
     replies = coordinator.join(1, static_request("i-a", "", "a1"))  # a rejoins: both in
     generation = max(r.generation_id for r in replies if isinstance(r, JoinReply))
-    coordinator.sync(2, "g", "b1", generation, [])
+    sync(coordinator, 2, "g", "b1", generation, [])
     leader = coordinator.groups["g"].leader_id
-    coordinator.sync(2, "g", leader or "", generation, [("a1", b"A"), ("b1", b"B")])
+    sync(coordinator, 2, "g", leader or "", generation, [("a1", b"A"), ("b1", b"B")])
     assert coordinator.groups["g"].state is GroupState.STABLE
     [back] = coordinator.join(5, static_request("i-a", "a2"))  # a restarted, new process
     assert isinstance(back, JoinReply)
     assert (back.error_code, back.member_id, back.generation_id) == (0, "a2", generation)
     assert coordinator.groups["g"].state is GroupState.STABLE  # no rebalance
-    [synced] = coordinator.sync(6, "g", "a2", generation, [])
+    [synced] = sync(coordinator, 6, "g", "a2", generation, [])
     assert isinstance(synced, SyncReply) and synced.assignment == b"A"
     assert coordinator.heartbeat(7, "g", "a1", generation) == 25  # the old id is fenced
     assert coordinator.heartbeat(7, "g", "b1", generation) == 0

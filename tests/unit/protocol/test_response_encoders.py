@@ -43,6 +43,9 @@ def test_produce_response_matches_kio(version: int) -> None:
     results = [
         PartitionProduceResult(0, 0, 100, -1, 5),
         PartitionProduceResult(3, 2, -1, 1_700_000_000_000, 0, "corrupt batch"),
+        PartitionProduceResult(
+            4, 87, error_message="keys", record_errors=((1, "no key"), (3, None))
+        ),
     ]
     frame = encode_produce_response(version, 42, [("orders", results), ("x", [])], 7)
     expected = {
@@ -66,6 +69,18 @@ def test_produce_response_matches_kio(version: int) -> None:
                         "log_append_time": 1_700_000_000_000,
                         "log_start_offset": 0,
                         "error_message": "corrupt batch",
+                    },
+                    {
+                        "index": 4,
+                        "error_code": 87,
+                        "base_offset": -1,
+                        "log_append_time": -1,
+                        "log_start_offset": -1,
+                        "record_errors": [
+                            {"batch_index": 1, "batch_index_error_message": "no key"},
+                            {"batch_index": 3, "batch_index_error_message": None},
+                        ],
+                        "error_message": "keys",
                     },
                 ],
             },

@@ -1,13 +1,14 @@
 """AddOffsetsToTxn (key 25), versions 0-3: the group's offsets partition (luong's one
 `__consumer_offsets` partition) joins the producer's transaction, so that a
-TxnOffsetCommit can follow."""
+TxnOffsetCommit can follow. A fenced producer gets PRODUCER_FENCED from v2,
+INVALID_PRODUCER_EPOCH before (KIP-588)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.broker.offsets import OFFSETS_TP
 from luong.errors import LuongError
 
@@ -22,7 +23,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         )
     except LuongError as error:
         code = error.error_code
-    return {"throttle_time": 0, "error_code": code}
+    return {"throttle_time": 0, "error_code": fenced_code(code, ctx.version, 2)}
 
 
 HANDLER = ApiHandler(25, "AddOffsetsToTxn", 0, 3, handle)

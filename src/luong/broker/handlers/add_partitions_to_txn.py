@@ -2,7 +2,8 @@
 transaction (it starts with the first). All or nothing: an unknown partition gets
 UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED; the
 coordinator's refusal (INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED,
-CONCURRENT_TRANSACTIONS) applies to every partition. The v4+ batched form is the
+CONCURRENT_TRANSACTIONS) applies to every partition; PRODUCER_FENCED is
+INVALID_PRODUCER_EPOCH before v2 (KIP-588). The v4+ batched form is the
 brokers' own (KIP-890) and not offered."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.broker.internal import is_internal_topic
 from luong.errors import ErrorCode, LuongError
 
@@ -40,7 +41,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
             )
         except LuongError as error:
             code = error.error_code
-        codes = dict.fromkeys(wanted, code)
+        codes = dict.fromkeys(wanted, fenced_code(code, ctx.version, 2))
     by_topic: dict[str, list[dict[str, int]]] = {}
     for (name, p), code in codes.items():
         by_topic.setdefault(name, []).append({"partition_index": p, "partition_error_code": code})

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.errors import LuongError
+from luong.errors import ErrorCode, LuongError
 from luong.protocol.fetch_response import Chunk
 
-__all__ = ["ApiHandler", "HandlerResult", "error_fields"]
+__all__ = ["ApiHandler", "HandlerResult", "error_fields", "fenced_code"]
 
 # A plain dict (encoded with kio at the request's version), a whole encoded frame,
 # frame pieces (bytes and stored regions), or None: no response (Produce acks=0).
@@ -32,6 +32,15 @@ class ApiHandler:
     def accepted(self) -> tuple[int, int]:
         low = self.min_version if self.min_accepted is None else self.min_accepted
         return low, self.max_version
+
+
+def fenced_code(code: int, version: int, knows_from: int) -> int:
+    """PRODUCER_FENCED as INVALID_PRODUCER_EPOCH for a request version older than
+    `knows_from`, the first that knows it (KIP-588): older clients treat the old code
+    as fencing and would see the new one as an unknown error."""
+    if code == ErrorCode.PRODUCER_FENCED and version < knows_from:
+        return ErrorCode.INVALID_PRODUCER_EPOCH
+    return code
 
 
 def error_fields(error: BaseException | None) -> dict[str, Any]:

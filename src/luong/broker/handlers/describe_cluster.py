@@ -2,7 +2,7 @@
 
 One node: it is the only broker and the controller. cluster_authorized_operations
 is Kafka's "not asked" value (-2^31) unless include_cluster_authorized_operations;
-then, with no authorizer, every operation the cluster resource supports. v1+
+then the operations the principal may perform (broker/authorizer.py). v1+
 endpoint_type: 1 (brokers) is answered; 2 (controllers) is MISMATCHED_ENDPOINT_TYPE
 (this is a broker endpoint), anything else UNSUPPORTED_ENDPOINT_TYPE. v2: the
 broker is never fenced; include_fenced_brokers changes nothing.
@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from luong.broker.authorizer import cluster_operations
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.errors import LuongError, MismatchedEndpointTypeError, UnsupportedEndpointTypeError
 
 BROKERS, CONTROLLERS = 1, 2
-NOT_ASKED = -(2**31)
-# AclOperation codes the CLUSTER resource supports: CREATE 5, ALTER 7, DESCRIBE 8,
-# CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12
-CLUSTER_OPERATIONS = sum(1 << code for code in (5, 7, 8, 9, 10, 11, 12))
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -46,7 +43,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
                 "is_fenced": False,
             }
         ],
-        "cluster_authorized_operations": CLUSTER_OPERATIONS if asked else NOT_ASKED,
+        "cluster_authorized_operations": cluster_operations(asked),
     }
 
 

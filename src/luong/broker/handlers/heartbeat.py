@@ -1,5 +1,6 @@
 """Heartbeat (key 12), versions 0-4: keep a member alive; REBALANCE_IN_PROGRESS tells
-it to rejoin."""
+it to rejoin; FENCED_INSTANCE_ID (v3+, with group_instance_id) that a newer instance
+of the same static member took its place."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
-    code = ctx.broker.groups.heartbeat(request.group_id, request.member_id, request.generation_id)
+    code = ctx.broker.groups.heartbeat(
+        request.group_id,
+        request.member_id,
+        request.generation_id,
+        getattr(request, "group_instance_id", None),
+    )
     return {"throttle_time": 0, "error_code": code}
 
 

@@ -5,7 +5,8 @@ the persisted blocks, epoch 0: ids are never handed out twice, across restarts
 too. With one, the transaction coordinator bumps the id's epoch (fencing older
 instances and aborting their open transaction) or starts the id; v3+ callers that
 name their current (producer id, epoch) are refused with PRODUCER_FENCED if it is
-not the current one (KIP-360).
+not the current one (KIP-360); versions before 4 get INVALID_PRODUCER_EPOCH instead,
+the code they know (KIP-588).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.errors import ErrorCode, LuongError
 
 
-async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+async def _handle(ctx: RequestContext, request: Any) -> dict[str, Any]:
     transactional_id = request.transactional_id
     transactions = ctx.broker.transactions
     try:
@@ -33,6 +34,11 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     except LuongError as error:
         ctx.broker.log_client_error(ctx, error)
         return _answer(error.error_code, -1, -1)
+
+
+async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
+    answer = await _handle(ctx, request)
+    return {**answer, "error_code": fenced_code(answer["error_code"], ctx.version, 4)}
 
 
 def _answer(error_code: int, producer_id: int, epoch: int) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 rest of the group (see luong.coordinator.groups).
 
 From v4 a member without an id is answered MEMBER_ID_REQUIRED with an id to
-rejoin with (KIP-394). protocol_name is nullable only from v7: older versions get
-"" when there is none yet.
+rejoin with (KIP-394). A session timeout outside group.min.session.timeout.ms ..
+group.max.session.timeout.ms is INVALID_SESSION_TIMEOUT; a static member id that a
+newer instance replaced is FENCED_INSTANCE_ID. protocol_name is nullable only from
+v7: older versions get "" when there is none yet.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.coordinator.groups import JoinRequest
+from luong.errors import ErrorCode
+
+# answers that give the member its id; a refusal echoes the id the request carried
+ASSIGNED_ID = (ErrorCode.NONE, ErrorCode.MEMBER_ID_REQUIRED)
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -40,7 +46,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         "protocol_name": reply.protocol_name if nullable else (reply.protocol_name or ""),
         "leader": reply.leader_id,
         "skip_assignment": False,
-        "member_id": reply.member_id,
+        "member_id": reply.member_id if reply.error_code in ASSIGNED_ID else request.member_id,
         "members": [
             {"member_id": m, "group_instance_id": i, "metadata": meta}
             for m, i, meta in reply.members

@@ -9,13 +9,15 @@ Encoded answers are cached (the last CACHED_RESPONSES, keyed by version and each
 topic's name, id and partition count, so a topic created, deleted or grown is a
 new key): a 2,048-partition topic costs ~13 ms of the event loop to encode and
 ~0.1 ms to serve from the cache. Answers that create topics or carry errors are
-never cached.
+never cached. With include_cluster/topic_authorized_operations (v8+) the answer
+carries the operations the principal may perform (broker/authorizer.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from luong.broker.authorizer import cluster_operations, topic_operations
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.broker.internal import is_internal_topic
@@ -30,10 +32,10 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     known = _known_topics(ctx, names)
     if known is None:  # some topic to create or to answer with an error: not cached
         return await _answer(ctx, request, names)
-    key = (ctx.version, tuple((i.name, i.topic_id, i.partitions) for i in known))
+    key = (ctx.version, _asked(request), tuple((i.name, i.topic_id, i.partitions) for i in known))
     cache = ctx.broker.metadata_cache
     body = cache.pop(key, None) or ctx.spec.encode_body(
-        _response(ctx, [_topic(ctx, i) for i in known])
+        _response(ctx, request, [_topic(ctx, request, i) for i in known])
     )
     cache[key] = body  # most recently used last
     while len(cache) > CACHED_RESPONSES:
@@ -53,14 +55,22 @@ def _known_topics(ctx: RequestContext, names: list[str] | None) -> list[TopicInf
 async def _answer(ctx: RequestContext, request: Any, names: list[str] | None) -> HandlerResult:
     """The uncached path: auto-creates what it may, answers errors per topic."""
     if names is None:
-        topics = [_topic(ctx, info) for info in ctx.broker.topics.visible().values()]
+        topics = [_topic(ctx, request, info) for info in ctx.broker.topics.visible().values()]
     else:
         auto_create = getattr(request, "allow_auto_topic_creation", True)
-        topics = [await _named_topic(ctx, name, auto_create) for name in names]
-    return _response(ctx, topics)
+        topics = [await _named_topic(ctx, request, name, auto_create) for name in names]
+    return _response(ctx, request, topics)
 
 
-def _response(ctx: RequestContext, topics: list[dict[str, Any]]) -> dict[str, Any]:
+def _asked(request: Any) -> tuple[bool, bool]:
+    """Whether the client asks for the cluster's and the topics' authorized operations."""
+    return (
+        bool(getattr(request, "include_cluster_authorized_operations", False)),
+        bool(getattr(request, "include_topic_authorized_operations", False)),
+    )
+
+
+def _response(ctx: RequestContext, request: Any, topics: list[dict[str, Any]]) -> dict[str, Any]:
     node = ctx.broker.identity
     return {
         "throttle_time": 0,
@@ -68,6 +78,7 @@ def _response(ctx: RequestContext, topics: list[dict[str, Any]]) -> dict[str, An
         "cluster_id": node.cluster_id,
         "controller_id": node.node_id,
         "topics": topics,
+        "cluster_authorized_operations": cluster_operations(_asked(request)[0]),
     }
 
 
@@ -78,15 +89,17 @@ def _requested_names(version: int, request: Any) -> list[str] | None:
     return [topic.name for topic in request.topics if topic.name is not None]
 
 
-async def _named_topic(ctx: RequestContext, name: str, auto_create: bool) -> dict[str, Any]:
+async def _named_topic(
+    ctx: RequestContext, request: Any, name: str, auto_create: bool
+) -> dict[str, Any]:
     try:
         info = await ctx.broker.topics.find_or_create(name, auto_create=auto_create)
     except LuongError as error:
         return {"error_code": error.error_code, "name": name, "partitions": []}
-    return _topic(ctx, info)
+    return _topic(ctx, request, info)
 
 
-def _topic(ctx: RequestContext, info: TopicInfo) -> dict[str, Any]:
+def _topic(ctx: RequestContext, request: Any, info: TopicInfo) -> dict[str, Any]:
     node_id = ctx.broker.identity.node_id
     partitions = [
         {
@@ -106,6 +119,7 @@ def _topic(ctx: RequestContext, info: TopicInfo) -> dict[str, Any]:
         "topic_id": info.topic_id,
         "is_internal": is_internal_topic(info.name),
         "partitions": partitions,
+        "topic_authorized_operations": topic_operations(info.name, _asked(request)[1]),
     }
 
 

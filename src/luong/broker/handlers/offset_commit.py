@@ -1,9 +1,11 @@
 """OffsetCommit (key 8), versions 2-9: store committed offsets durably.
 
 Members commit with their generation; simple commits (generation -1 and no
-member id, from consumers that assign partitions themselves) are accepted for a
-group without members. The coordinator's verdict (UNKNOWN_MEMBER_ID,
-ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS) applies to every partition; metadata
+member id, from admin clients and consumers that assign partitions themselves)
+are accepted for a group without members and get UNKNOWN_MEMBER_ID while it has
+some (Kafka checks membership first). The coordinator's verdict
+(UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS)
+applies to every partition; metadata
 strings longer than 4,096 bytes get OFFSET_METADATA_TOO_LARGE.
 """
 
@@ -19,7 +21,10 @@ from luong.broker.handlers.commits import accepted, commit_answers, commit_reque
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     wanted = commit_requests(ctx, request.group_id, request.topics)
     membership = ctx.broker.groups.coordinator.check_commit(
-        request.group_id, request.member_id, request.generation_id_or_member_epoch
+        request.group_id,
+        request.member_id,
+        request.generation_id_or_member_epoch,
+        getattr(request, "group_instance_id", None),
     )
     return commit_answers(wanted, await ctx.broker.offsets.commit(accepted(wanted), membership))
 

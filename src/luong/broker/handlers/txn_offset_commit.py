@@ -4,17 +4,20 @@ They are written to `__consumer_offsets` as the producer's transactional batch a
 become visible to OffsetFetch only when the transaction commits. The producer must
 be the transactional id's current instance with the offsets partition in its
 transaction (AddOffsetsToTxn first: INVALID_TXN_STATE otherwise); from v3 a member
-id and generation are checked like OffsetCommit's (KIP-447)."""
+id and generation are checked like OffsetCommit's (KIP-447). A fenced producer gets
+INVALID_PRODUCER_EPOCH at every version, as from Kafka (none knows PRODUCER_FENCED)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from luong.broker.context import RequestContext
-from luong.broker.handlers.base import ApiHandler, HandlerResult
+from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.broker.handlers.commits import accepted, commit_answers, commit_requests
 from luong.broker.offsets import OFFSETS_TP
 from luong.errors import ErrorCode, LuongError
+
+NEVER = 2**15  # no version of TxnOffsetCommit answers PRODUCER_FENCED
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
@@ -27,7 +30,7 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
         )
     except LuongError as failure:
         codes = [failure.error_code] * len(proposals)
-    return commit_answers(wanted, codes)
+    return commit_answers(wanted, [fenced_code(c, ctx.version, NEVER) for c in codes])
 
 
 def _check(ctx: RequestContext, request: Any) -> int:
