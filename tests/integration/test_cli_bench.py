@@ -47,4 +47,4 @@ def test_bad_input_is_refused_with_a_message(luong: LuongProcess) -> None:
     tiny = bench(luong, "e2e", "any", "--size", "4")
     assert tiny.returncode == 1 and "--size must be at least 8" in tiny.stderr
     zero = bench(luong, "produce", "any", "--messages", "0")
-    assert zero.returncode == 2 and "positive whole number" in zero.stderr
+    assert zero.returncode == 2 and "wants a positive integer" in zero.stderr

@@ -54,3 +54,19 @@ def test_describe_shows_lag_and_reset_moves_offsets(luong: LuongProcess) -> None
     assert luong_cli(luong, "group", "delete", group).returncode == 0
     missing = luong_cli(luong, "group", "delete", group)
     assert missing.returncode != 0 and "GROUP_ID_NOT_FOUND" in missing.stderr
+
+
+def test_a_dry_run_on_a_deleted_topic_changes_nothing(luong: LuongProcess) -> None:
+    """A dry run of reset-offsets for a topic just deleted must not bring it back."""
+    topic, group = f"cli-{uuid.uuid4().hex[:6]}", f"cg-{uuid.uuid4().hex[:6]}"
+    admin = AdminClient({"bootstrap.servers": luong.bootstrap})
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(10)
+    consumer = Consumer({"bootstrap.servers": luong.bootstrap, "group.id": group})
+    consumer.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+    consumer.close()
+    admin.delete_topics([topic])[topic].result(10)
+    dry = luong_cli(
+        luong, "group", "reset-offsets", group, "--topic", topic, "--to-earliest", "--dry-run"
+    )
+    assert dry.returncode == 1 and f"unknown topic {topic!r}" in dry.stderr, dry.stderr
+    assert topic not in admin.list_topics(timeout=10).topics

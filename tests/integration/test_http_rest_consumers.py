@@ -125,16 +125,6 @@ def test_consumer_errors_carry_rest_proxy_codes(luong: LuongProcess) -> None:
     assert (status, body["error_code"]) == (404, 40403)
     status, body = http(luong, "GET", f"{base}/records", accept=JSON)  # a binary instance
     assert (status, body["error_code"]) == (406, 40601)
-    # a json instance meeting a record that is not JSON: an error, and nothing consumed
-    json_base = create_instance(luong, "rc-errors-json", format="json")
-    partition = {"topic": "rc-errors", "partition": 0}
-    http(luong, "POST", f"{json_base}/assignments", {"partitions": [partition]})
-    http(luong, "POST", f"{json_base}/positions/beginning", {"partitions": [partition]})
-    for _ in range(2):
-        status, body = http(luong, "GET", f"{json_base}/records?timeout=2000", accept=JSON)
-        assert (status, body["error_code"]) == (500, 50002)
-        assert "rc-errors/0@0 is not JSON" in body["message"]
-    http(luong, "DELETE", json_base)
     status, body = http(luong, "POST", f"{base}/subscription", {"topics": []})
     assert (status, body["error_code"]) == (422, 422)
     assert http(luong, "POST", f"{base}/subscription", {"topics": ["rc-errors"]})[0] == 204
@@ -146,3 +136,54 @@ def test_consumer_errors_carry_rest_proxy_codes(luong: LuongProcess) -> None:
     status, body = http(luong, "POST", f"{base}/positions", raw=b"{nope", content_type=V2)
     assert (status, body["error_code"]) == (400, 400)
     assert http(luong, "DELETE", base)[0] == 204
+
+
+def test_a_record_that_is_not_json_costs_one_error_and_never_wedges(luong: LuongProcess) -> None:
+    setup_topic(luong, "rc-mixed", 1, [b'{"n": 0}', b"\xffnot json", b'{"n": 2}'], keys=False)
+    base = create_instance(luong, "rc-mixed-group", format="json")
+    partition = {"topic": "rc-mixed", "partition": 0}
+    http(luong, "POST", f"{base}/assignments", {"partitions": [partition]})
+    http(luong, "POST", f"{base}/positions/beginning", {"partitions": [partition]})
+    answers = [http(luong, "GET", f"{base}/records?timeout=1000", accept=JSON) for _ in range(3)]
+    assert answers[0] == (200, [{"topic": "rc-mixed", "key": None, "value": {"n": 0},
+                                 "partition": 0, "offset": 0}])  # fmt: skip
+    status, error = answers[1]
+    assert (status, error["error_code"]) == (500, 50002)
+    assert "rc-mixed/0@1 is not JSON and was skipped" in error["message"]
+    assert [(r["offset"], r["value"]) for r in answers[2][1]] == [(2, {"n": 2})]
+    http(luong, "DELETE", base)
+
+
+def test_the_first_records_call_waits_for_the_assignment(tmp_path: Any) -> None:
+    """With Kafka's default initial rebalance delay (3 s), the first call after a
+    subscription returns the records that are there, not an early []."""
+    settings = {"group.initial.rebalance.delay.ms": "3000"}
+    with LuongProcess(tmp_path / "data", settings=settings) as node:
+        setup_topic(node, "rc-first", 2, [b"a", b"b", b"c", b"d"])
+        base = create_instance(node, "rc-first-group", **{"auto.offset.reset": "earliest"})
+        http(node, "POST", f"{base}/subscription", {"topics": ["rc-first"]})
+        status, records = http(node, "GET", f"{base}/records?timeout=1000", accept=BINARY)
+        assert status == 200 and len(records) >= 1, records
+        http(node, "DELETE", base)
+
+
+def test_rapid_subscribe_unsubscribe_assign_leaves_a_working_instance(
+    luong: LuongProcess,
+) -> None:
+    """Switching between a subscription and manual assignments while the group join is
+    still in flight used to kill the instance's group member (409 on every call)."""
+    setup_topic(luong, "rc-rapid", 2, [f"r{i}".encode() for i in range(6)])
+    for round_ in range(3):
+        base = create_instance(
+            luong, "rc-rapid-group", name=f"rapid-{round_}", **{"auto.offset.reset": "earliest"}
+        )
+        partitions = {"partitions": [{"topic": "rc-rapid", "partition": p} for p in (0, 1)]}
+        assert http(luong, "POST", f"{base}/subscription", {"topics": ["rc-rapid"]})[0] == 204
+        assert http(luong, "DELETE", f"{base}/subscription")[0] == 204
+        assert http(luong, "POST", f"{base}/assignments", partitions)[0] == 204
+        assert http(luong, "POST", f"{base}/positions/beginning", partitions)[0] == 204
+        assert len(read(luong, base, 6)) == 6
+        assert http(luong, "DELETE", f"{base}/subscription")[0] == 204
+        assert http(luong, "POST", f"{base}/subscription", {"topics": ["rc-rapid"]})[0] == 204
+        assert len(read(luong, base, 6)) == 6  # a member again: the group's partitions
+        assert http(luong, "DELETE", base)[0] == 204

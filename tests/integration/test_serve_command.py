@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from luong.testing.http import V2, http_call
 from luong.testing.node import LuongProcess, free_port
 from luong.testing.wire import WireClient
 
@@ -121,3 +122,23 @@ def test_without_tokens_the_gateway_stays_on_loopback(tmp_path: Path) -> None:
     done = serve(tmp_path, "--http-listen", "0.0.0.0:0")
     assert done.returncode != 0
     assert "loopback only" in done.stderr
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_the_gateways_kafka_clients_log_only_warnings_unless_debugging(
+    tmp_path: Path, level: str
+) -> None:
+    node = LuongProcess(tmp_path / "data", settings={"num.partitions": "1"})
+    node.command_extra = ["--log-level", level]
+    with node:
+        body = {"name": "c", "auto.offset.reset": "earliest"}
+        assert http_call(node.http_url, "POST", "/consumers/g", body, V2)[0] == 200
+        subscription = {"topics": ["chatty"]}
+        http_call(node.http_url, "POST", "/admin/topics", {"name": "chatty"}, V2)
+        path = "/consumers/g/instances/c"
+        assert http_call(node.http_url, "POST", f"{path}/subscription", subscription, V2)[0] == 204
+        http_call(node.http_url, "GET", f"{path}/records?timeout=500")
+        http_call(node.http_url, "DELETE", path)
+    aiokafka_info = [line for line in node.log_text().splitlines() if " INFO aiokafka" in line]
+    assert bool(aiokafka_info) == (level == "debug")
+    assert "topic chatty created" in node.log_text()  # luong's own INFO lines stay

@@ -1,4 +1,6 @@
-"""The broker: one handler per Kafka API over a service layer shared with the gateway."""
+"""The broker: one handler per Kafka API (handlers/) over a service layer (topics,
+produce, logs, offsets, groups, transactions) that the HTTP gateway's LocalCluster
+uses too, so every door gets the same rules."""
 
 from luong.broker.broker import Broker, BrokerIdentity, ProtocolViolation
 

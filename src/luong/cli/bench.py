@@ -37,7 +37,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from luong.cli.client_common import (
     BrokerWatch,
-    add_client_options,
     client_command,
     client_config,
     connect,
@@ -47,44 +46,10 @@ from luong.cli.client_common import (
 )
 from luong.errors import LuongError
 
-__all__ = ["add_bench_command", "percentiles"]
+__all__ = ["ACTIONS", "run", "percentiles"]
 
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
 _STAMP = struct.Struct(">q")  # e2e payloads start with their send time (ns)
-
-
-def add_bench_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    bench = commands.add_parser("bench", help="measure throughput and latency of a cluster")
-    kinds = bench.add_subparsers(dest="kind", required=True, metavar="KIND")
-    produce = kinds.add_parser("produce", help="producer throughput and ack latency")
-    produce.add_argument("--messages", type=_positive, default=1_000_000)
-    produce.add_argument("--size", type=_positive, default=100, metavar="BYTES")
-    produce.add_argument("--rate", type=_positive, default=None, metavar="MSGS_PER_S")
-    produce.add_argument("--acks", choices=("all", "1", "0"), default="all")
-    produce.add_argument("--linger-ms", type=int, default=5)
-    produce.add_argument("--idempotence", action="store_true")
-    produce.set_defaults(handler=_produce)
-    consume = kinds.add_parser("consume", help="consumer throughput from the beginning")
-    consume.add_argument("--messages", type=_positive, default=None)
-    consume.set_defaults(handler=_consume)
-    e2e = kinds.add_parser("e2e", help="end-to-end latency at a steady rate")
-    e2e.add_argument("--seconds", type=_positive, default=10)
-    e2e.add_argument("--rate", type=_positive, default=1000, metavar="MSGS_PER_S")
-    e2e.add_argument("--size", type=_positive, default=100, metavar="BYTES")
-    e2e.add_argument(
-        "--warmup-seconds", type=float, default=1.0, help="sent first and not counted (1)"
-    )
-    e2e.set_defaults(handler=_e2e)
-    for parser in (produce, consume, e2e):
-        parser.add_argument("topic")
-        add_client_options(parser)
-
-
-def _positive(text: str) -> int:
-    value = int(text) if text.isdigit() else 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"wants a positive whole number, got {text!r}")
-    return value
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
@@ -281,3 +246,15 @@ def _send_steadily(config: dict[str, Any], topic: str, rate: int, total: int, si
         producer.poll(0)
         time.sleep(0.001)
     producer.flush(30)
+
+
+ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "produce": _produce,
+    "consume": _consume,
+    "e2e": _e2e,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the action the command line chose (see luong.cli.parsers)."""
+    return ACTIONS[args.action](args)

@@ -10,6 +10,10 @@ any Kafka cluster. Options every client command takes:
                                      Not Kafka's console-consumer --timeout-ms (idle exit).
     -X, --client-config NAME=VALUE   any librdkafka setting (repeatable), e.g. SASL/TLS
 
+Client commands never create a topic by naming it: their Metadata requests say so
+(`allow.auto.create.topics=false`, which -X can turn back on); topics are made with
+`luong topic create`.
+
 Reachability. `connect()` asks for metadata in short slices and serves the client's
 error callback in between: when librdkafka reports every broker down (connection
 refused, unresolvable host, failed authentication) it fails at once; an address that
@@ -39,9 +43,7 @@ from rich.table import Table
 from luong.errors import LuongError
 
 __all__ = [
-    "DEFAULT_BOOTSTRAP",
     "BrokerWatch",
-    "add_client_options",
     "client_command",
     "client_config",
     "connect",
@@ -53,8 +55,6 @@ __all__ = [
     "topic_partitions",
 ]
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
-DEFAULT_TIMEOUT_S = 5.0
 _PROBE_SLICE_S = 0.25
 # Client-level errors after which waiting longer does not help.
 _HOPELESS = frozenset(
@@ -71,42 +71,6 @@ _Client = TypeVar("_Client")
 _quiet = logging.getLogger("luong.cli.librdkafka")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
-
-
-def add_client_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--bootstrap",
-        "--bootstrap-server",
-        dest="bootstrap",
-        default=DEFAULT_BOOTSTRAP,
-        metavar="HOST:PORT",
-        help=f"brokers to start from, comma-separated ({DEFAULT_BOOTSTRAP})",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=_positive_seconds,
-        default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"how long to wait for the cluster to answer ({DEFAULT_TIMEOUT_S:g})",
-    )
-    parser.add_argument(
-        "-X",
-        "--client-config",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a librdkafka client setting, e.g. security.protocol=SSL (repeatable)",
-    )
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"wants a positive number of seconds, got {text!r}")
-    return value
 
 
 def parse_pairs(items: Iterable[str], option: str) -> list[tuple[str, str]]:
@@ -167,6 +131,8 @@ def client_config(
         "bootstrap.servers": args.bootstrap,
         "client.id": "luong-cli",
         "socket.connection.setup.timeout.ms": max(timeout_ms, 1000),
+        # a command never creates a topic by naming it (producers' Metadata would)
+        "allow.auto.create.topics": False,
         "error_cb": watch,
         "logger": _quiet,
         **settings,

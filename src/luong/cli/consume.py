@@ -51,63 +51,20 @@ from confluent_kafka import (
 
 from luong.cli.client_common import (
     BrokerWatch,
-    add_client_options,
     client_command,
     client_config,
     error_text,
     new_client,
     topic_partitions,
 )
+from luong.cli.parsers import FIELDS
 from luong.errors import LuongError
 
-__all__ = ["add_consume_command", "format_message"]
+__all__ = ["run", "format_message"]
 
-FIELDS = ("topic", "partition", "offset", "timestamp", "key", "value", "headers")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
 _BATCH = 500
 _POLL_S = 0.2
-
-
-def add_consume_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    consume = commands.add_parser("consume", help="print the messages of a topic")
-    consume.add_argument("topic")
-    start = consume.add_mutually_exclusive_group()
-    start.add_argument("--from-beginning", action="store_true", help="start at the earliest offset")
-    start.add_argument(
-        "--offset",
-        type=_start_offset,
-        metavar="N|-N|earliest|latest",
-        help="where to start in each partition (latest); -N: the last N messages",
-    )
-    consume.add_argument("--partition", type=int, metavar="N", help="read only partition N")
-    consume.add_argument(
-        "--max-messages", type=_positive, metavar="N", help="stop after N messages"
-    )
-    consume.add_argument(
-        "--follow", action="store_true", help="keep waiting for new messages (until Ctrl-C)"
-    )
-    consume.add_argument(
-        "--format",
-        default="{value}",
-        help="a format string over {" + "} {".join(FIELDS) + "} ('{value}')",
-    )
-    add_client_options(consume)
-    consume.set_defaults(handler=run_consume)
-
-
-def _start_offset(text: str) -> str | int:
-    if text in ("earliest", "latest"):
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"wants N, -N, earliest or latest, got {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"wants a positive integer, got {text!r}")
-    return int(text)
 
 
 def _unescape(template: str) -> str:
@@ -163,7 +120,7 @@ class _Plan:
 
 
 @client_command
-def run_consume(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     template = _unescape(args.format)
     _check_format(template)
     watch = BrokerWatch(args.bootstrap, args.timeout)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -27,7 +28,6 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from luong.cli.client_common import (
     BrokerWatch,
-    add_client_options,
     client_command,
     client_config,
     connect,
@@ -39,33 +39,7 @@ from luong.cli.client_common import (
 from luong.cli.topic import wait_for
 from luong.errors import LuongError
 
-__all__ = ["add_group_command"]
-
-
-def add_group_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    group = commands.add_parser("group", help="list, describe, reset and delete groups")
-    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="groups, their state and protocol type")
-    listing.set_defaults(handler=_list)
-    describe = actions.add_parser("describe", help="members, committed offsets and lag")
-    describe.add_argument("group")
-    describe.set_defaults(handler=_describe)
-    reset = actions.add_parser("reset-offsets", help="move an empty group's offsets")
-    reset.add_argument("group")
-    reset.add_argument("--topic", required=True)
-    target = reset.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to-earliest", action="store_true")
-    target.add_argument("--to-latest", action="store_true")
-    target.add_argument("--to-datetime", metavar="ISO-8601")
-    target.add_argument("--to-offset", type=int, metavar="N")
-    target.add_argument("--shift-by", type=int, metavar="N")
-    reset.add_argument("--dry-run", action="store_true", help="print the plan only")
-    reset.set_defaults(handler=_reset)
-    delete = actions.add_parser("delete", help="delete groups without members")
-    delete.add_argument("groups", nargs="+", metavar="GROUP")
-    delete.set_defaults(handler=_delete)
-    for parser in (listing, describe, reset, delete):
-        add_client_options(parser)
+__all__ = ["ACTIONS", "run"]
 
 
 def _spec(kind: str, *args: int) -> Any:
@@ -209,3 +183,16 @@ def _delete(args: argparse.Namespace) -> int:
         wait_for(futures[group], args, f"delete group {group!r}")
         print(f"Deleted group {group}.")
     return 0
+
+
+ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": _list,
+    "describe": _describe,
+    "reset-offsets": _reset,
+    "delete": _delete,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the action the command line chose (see luong.cli.parsers)."""
+    return ACTIONS[args.action](args)

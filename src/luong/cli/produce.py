@@ -37,7 +37,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from luong.cli.client_common import (
     BrokerWatch,
-    add_client_options,
     client_command,
     client_config,
     error_text,
@@ -47,33 +46,11 @@ from luong.cli.client_common import (
 )
 from luong.errors import LuongError
 
-__all__ = ["add_produce_command"]
+__all__ = ["run"]
 
-_CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 _PROGRESS_EVERY = 256  # lines between progress display updates
 _Headers = list[tuple[str, str | bytes | None]]
 _Advance = Callable[[int], None]
-
-
-def add_produce_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    produce = commands.add_parser("produce", help="send lines from stdin or a file as messages")
-    produce.add_argument("topic")
-    produce.add_argument("--file", "-f", help="read lines from FILE instead of stdin")
-    produce.add_argument("--key-separator", metavar="SEP", help="split key and value at SEP")
-    produce.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a header on every message (repeatable)",
-    )
-    produce.add_argument(
-        "--partition", type=int, metavar="N", help="send every message to partition N"
-    )
-    produce.add_argument("--acks", choices=("all", "-1", "1", "0"), default="all", help="(all)")
-    produce.add_argument("--compression", choices=_CODECS, default="none", help="(none)")
-    add_client_options(produce)
-    produce.set_defaults(handler=run_produce)
 
 
 class _Deliveries:
@@ -101,7 +78,7 @@ class _Deliveries:
 
 
 @client_command
-def run_produce(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     headers: _Headers = [
         (name, value.encode()) for name, value in parse_pairs(args.header, "--header")
     ]

@@ -27,33 +27,9 @@ if TYPE_CHECKING:  # the server (kio, uvloop) loads only when `serve` runs
     from luong.gateway import Gateway
     from luong.server import NodeConfig
 
-__all__ = ["add_serve_command", "parse_properties"]
+__all__ = ["run", "parse_properties"]
 
 log = logging.getLogger("luong")
-
-
-def add_serve_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    serve = commands.add_parser("serve", help="run the broker")
-    serve.add_argument("--data-dir", default="luong-data", help="where logs live (luong-data)")
-    serve.add_argument("--storage", default=None, help="storage URL (default log://DATA_DIR)")
-    serve.add_argument("--listen", default="127.0.0.1:9092", help="HOST:PORT to listen on")
-    serve.add_argument("--advertised", default=None, help="HOST:PORT clients are told")
-    serve.add_argument("--config", default=None, help="file of name=value broker settings")
-    serve.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a broker setting by its Kafka name (repeatable)",
-    )
-    serve.add_argument(
-        "--http-listen",
-        default="127.0.0.1:8080",
-        help="HOST:PORT of the HTTP gateway (127.0.0.1:8080; port 0: any free one)",
-    )
-    serve.add_argument("--no-http", action="store_true", help="run without the HTTP gateway")
-    serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
-    serve.set_defaults(handler=run_serve)
 
 
 def parse_properties(text: str, source: str) -> dict[str, str]:
@@ -104,10 +80,17 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+# the gateway's own Kafka clients (consumer instances, group streams) speak at INFO
+# of every join and subscription: their lines are for --log-level debug only
+CLIENT_LOGGERS = ("aiokafka",)
+
+
+def run(args: argparse.Namespace) -> int:
+    level = args.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        for name in CLIENT_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
     config = node_config(args)
     http = None if args.no_http else _address(args.http_listen, "--http-listen")
     if http is not None and not config.broker["luong.http.tokens"] and not _loopback(http[0]):
@@ -150,11 +133,13 @@ async def _serve(config: NodeConfig, http: tuple[str, int] | None) -> int:
             print(f"luong: cannot listen on {http[0]}:{http[1]} (HTTP): {error}", file=sys.stderr)
             await node.stop()
             return 1
-    # Everything loaded so far (the protocol schemas, the logs' state) lives as long as
-    # the process: keep it out of the garbage collector's full passes, which otherwise
+    # Everything loaded so far (the logs' state, the modules) lives as long as the
+    # process: keep it out of the garbage collector's full passes, which otherwise
     # stall the event loop for tens of milliseconds walking it (63 ms on the first one).
+    # The protocol table is built next, in the background, and frozen the same way.
     gc.collect()
     gc.freeze()
+    node.warm_up()
     await stopping.wait()
     log.info("stopping")
     if gateway is not None:

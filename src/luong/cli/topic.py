@@ -24,7 +24,7 @@ Differences from Kafka's `kafka-topics.sh` / `kafka-configs.sh`:
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -44,7 +44,6 @@ from rich.table import Table
 
 from luong.cli.client_common import (
     BrokerWatch,
-    add_client_options,
     client_command,
     client_config,
     connect,
@@ -56,7 +55,7 @@ from luong.cli.client_common import (
 )
 from luong.errors import LuongError
 
-__all__ = ["add_topic_command", "wait_for"]
+__all__ = ["ACTIONS", "run", "wait_for"]
 
 _SOURCE_NAMES = {
     ConfigSource.DYNAMIC_TOPIC_CONFIG.value: "topic",
@@ -65,51 +64,6 @@ _SOURCE_NAMES = {
     ConfigSource.STATIC_BROKER_CONFIG.value: "broker",
     ConfigSource.DEFAULT_CONFIG.value: "default",
 }
-
-
-def add_topic_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    topic = commands.add_parser("topic", help="create, list, describe, alter and delete topics")
-    actions = topic.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    create = actions.add_parser("create", help="create a topic")
-    create.add_argument("name")
-    create.add_argument("--partitions", type=int, default=-1, help="(the broker's default)")
-    create.add_argument("--replication-factor", type=int, default=-1, help="(the broker's default)")
-    _config_option(create, "--config", "a topic config (repeatable)")
-    create.add_argument("--if-not-exists", action="store_true", help="no error if it exists")
-    create.set_defaults(handler=_create)
-
-    listing = actions.add_parser("list", help="list topics and their partition counts")
-    listing.set_defaults(handler=_list)
-
-    describe = actions.add_parser("describe", help="partitions and configs of a topic")
-    describe.add_argument("name")
-    describe.set_defaults(handler=_describe)
-
-    alter = actions.add_parser("alter", help="change topic configs or grow its partitions")
-    alter.add_argument("name")
-    _config_option(alter, "--set", "set a topic config (repeatable)")
-    alter.add_argument(
-        "--delete",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="remove a config override, back to the default (repeatable)",
-    )
-    alter.add_argument("--partitions", type=int, help="grow the topic to N partitions")
-    alter.set_defaults(handler=_alter)
-
-    delete = actions.add_parser("delete", help="delete topics")
-    delete.add_argument("names", nargs="+", metavar="NAME")
-    delete.add_argument("--if-exists", action="store_true", help="no error for unknown topics")
-    delete.set_defaults(handler=_delete)
-
-    for parser in (create, listing, describe, alter, delete):
-        add_client_options(parser)
-
-
-def _config_option(parser: argparse.ArgumentParser, flag: str, text: str) -> None:
-    parser.add_argument(flag, action="append", default=[], metavar="NAME=VALUE", help=text)
 
 
 def _admin(args: argparse.Namespace) -> tuple[AdminClient, Any]:
@@ -252,3 +206,17 @@ def _delete(args: argparse.Namespace) -> int:
     if failures:
         raise LuongError(f"cannot delete {'; '.join(failures)}")
     return 0
+
+
+ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "create": _create,
+    "list": _list,
+    "describe": _describe,
+    "alter": _alter,
+    "delete": _delete,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the action the command line chose (see luong.cli.parsers)."""
+    return ACTIONS[args.action](args)

@@ -16,30 +16,17 @@ from __future__ import annotations
 import argparse
 import datetime
 import struct
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from luong.cli.client_common import add_client_options, out_console, table
+from luong.cli.client_common import out_console, table
 from luong.cli.wire import WireClient, request_frame
 from luong.errors import ErrorCode, LuongError
 from luong.protocol.primitives import read_uvarint
 
-__all__ = ["add_transaction_command"]
+__all__ = ["ACTIONS", "run"]
 
 TRANSACTION_KEY_TYPE = 1
-
-
-def add_transaction_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    command = commands.add_parser("transaction", help="list and describe transactions")
-    actions = command.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="transactional ids, producer ids and states")
-    listing.add_argument("--state", action="append", default=[], help="e.g. Ongoing (repeatable)")
-    listing.add_argument("--producer-id", type=int, action="append", default=[], metavar="ID")
-    listing.set_defaults(handler=_list)
-    describe = actions.add_parser("describe", help="state, epoch, timeout and partitions")
-    describe.add_argument("transactional_ids", nargs="+", metavar="TRANSACTIONAL_ID")
-    describe.set_defaults(handler=_describe)
-    for parser in (listing, describe):
-        add_client_options(parser)
 
 
 def _connect(address: tuple[str, int], timeout_s: float) -> WireClient:
@@ -203,3 +190,14 @@ def _started(start_ms: int) -> str:
         return "-"
     moment = datetime.datetime.fromtimestamp(start_ms / 1000, tz=datetime.UTC)
     return moment.isoformat(timespec="milliseconds")
+
+
+ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": _list,
+    "describe": _describe,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the action the command line chose (see luong.cli.parsers)."""
+    return ACTIONS[args.action](args)

@@ -24,7 +24,11 @@ body names the last record consumed); `auto.commit.enable` defaults to false her
 (safer: nothing is committed that was not confirmed); an instance unused for
 `consumer.instance.timeout.ms` (5 minutes) is closed. A records call waits at most
 min(`timeout`, `consumer.request.timeout.ms`) and returns as soon as records
-arrive (or `fetch.min.bytes` of them, when set).
+arrive (or `fetch.min.bytes` of them, when set); the first call after a
+subscription also waits (up to 5 s) for the group to assign partitions, so it
+returns the records that are there instead of an early []. A JSON instance that
+meets a record that is not JSON answers the records before it; the next call fails
+naming the record (500 50002) and skips it, so the instance carries on after it.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ __all__ = ["CONSUMERS", "ConsumerInstance", "ConsumerManager", "consumer_routes"
 consumer_routes = web.RouteTableDef()
 INSTANCE_TIMEOUT_S = 300.0
 GROUP_WAIT_S = 5.0  # longest a commit or committed-offsets call waits for the group
+JOIN_WAIT_S = 5.0  # longest a first records call waits for the group's assignment
 DEFAULT_REQUEST_TIMEOUT_MS = 1000
 MAX_RECORDS_BYTES = 64 << 20
 FORMATS = {"binary": BINARY, "json": JSON}
@@ -65,7 +70,13 @@ INSTANCE = "/consumers/{group}/instances/{name}"
 
 @dataclass
 class ConsumerInstance:
-    """One REST consumer: its Kafka consumer and the settings given at creation."""
+    """One REST consumer: its Kafka consumer and the settings given at creation.
+
+    `mode` is how it was last given partitions: "subscribed" (a group member) or
+    "assigned" (partitions chosen by the client). The Kafka consumer is replaced by a
+    new one whenever the mode changes, because aiokafka's group coordination does not
+    survive a switch made while a join is in flight (its member would die and the
+    instance answer 409 until re-created)."""
 
     group: str
     name: str
@@ -73,6 +84,8 @@ class ConsumerInstance:
     consumer: AIOKafkaConsumer
     request_timeout_ms: int
     fetch_min_bytes: int
+    settings: dict[str, Any]
+    mode: str = ""
     last_used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -93,6 +106,22 @@ class ConsumerManager:
                 "Consumer with specified consumer ID already exists in the specified group.",
             )
         settings = _settings(body)
+        consumer = await self._start_consumer(group, name, settings)
+        instance = ConsumerInstance(
+            group,
+            name,
+            settings["format"],
+            consumer,
+            settings["timeout"],
+            settings["min_bytes"],
+            settings,
+        )
+        self._instances[(group, name)] = instance
+        return instance
+
+    async def _start_consumer(
+        self, group: str, name: str, settings: dict[str, Any]
+    ) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=group,
@@ -107,11 +136,18 @@ class ConsumerManager:
             raise RestError(
                 409, 40903, f"Illegal state: the consumer could not start ({error or 'timed out'})"
             ) from None
-        instance = ConsumerInstance(
-            group, name, settings["format"], consumer, settings["timeout"], settings["min_bytes"]
-        )
-        self._instances[(group, name)] = instance
-        return instance
+        return consumer
+
+    async def switch_mode(self, instance: ConsumerInstance, mode: str) -> AIOKafkaConsumer:
+        """The instance's Kafka consumer, ready to be used in `mode` ("subscribed" or
+        "assigned"): a fresh one when the mode changes (see ConsumerInstance)."""
+        if instance.mode and instance.mode != mode:
+            await _stop(instance.consumer)
+            instance.consumer = await self._start_consumer(
+                instance.group, instance.name, instance.settings
+            )
+        instance.mode = mode
+        return instance.consumer
 
     def get(self, group: str, name: str) -> ConsumerInstance:
         instance = self._instances.get((group, name))
@@ -259,20 +295,27 @@ async def delete_instance(request: web.Request) -> web.Response:
 async def subscribe(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     topics, pattern = body.get("topics"), body.get("topic_pattern")
-    with _consumer_errors():
-        if topics is not None:
-            names = _topic_names(topics)
-            for name in names:
-                check_topic(request, name)
-            instance.consumer.subscribe(topics=names)
-        elif isinstance(pattern, str) and pattern:
-            if grant_of(request)[1]:
-                raise RestError(
-                    403, 40301, "a token with a topic prefix cannot subscribe by pattern"
-                )
-            instance.consumer.subscribe(pattern=_pattern(pattern))
-        else:
-            raise RestError(422, 422, "give 'topics' (a list of names) or 'topic_pattern'")
+    if topics is not None:
+        names = _topic_names(topics)
+        for name in names:
+            check_topic(request, name)
+    elif isinstance(pattern, str) and pattern:
+        if grant_of(request)[1]:
+            raise RestError(403, 40301, "a token with a topic prefix cannot subscribe by pattern")
+        pattern = _pattern(pattern)
+    else:
+        raise RestError(422, 422, "give 'topics' (a list of names) or 'topic_pattern'")
+    async with _exclusive(instance):
+        if instance.consumer.assignment() and instance.mode == "assigned":
+            raise RestError(
+                409, 40903, "Illegal state: subscription and assignments are mutually exclusive"
+            )
+        consumer = await request.app[CONSUMERS].switch_mode(instance, "subscribed")
+        with _consumer_errors():
+            if topics is not None:
+                consumer.subscribe(topics=names)
+            else:
+                consumer.subscribe(pattern=pattern)
     return _no_content()
 
 
@@ -302,7 +345,9 @@ async def subscription(request: web.Request) -> web.Response:
 
 @consumer_routes.delete(INSTANCE + "/subscription")
 async def unsubscribe(request: web.Request) -> web.Response:
-    _instance(request).consumer.unsubscribe()
+    instance = _instance(request)
+    async with _exclusive(instance):
+        instance.consumer.unsubscribe()
     return _no_content()
 
 
@@ -310,8 +355,14 @@ async def unsubscribe(request: web.Request) -> web.Response:
 async def assign(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     targets = _partitions(request, body)
-    with _consumer_errors():
-        instance.consumer.assign(targets)
+    async with _exclusive(instance):
+        if instance.consumer.subscription():
+            raise RestError(
+                409, 40903, "Illegal state: subscription and assignments are mutually exclusive"
+            )
+        consumer = await request.app[CONSUMERS].switch_mode(instance, "assigned")
+        with _consumer_errors():
+            consumer.assign(targets)
     return _no_content()
 
 
@@ -365,12 +416,41 @@ async def records(request: web.Request) -> web.Response:
     max_bytes = MAX_RECORDS_BYTES if max_bytes <= 0 else min(max_bytes, MAX_RECORDS_BYTES)
     async with _exclusive(instance):
         fetched = await _fetch(instance, timeout_ms, max_bytes)
-        try:
-            out = [_record_json(instance.format, r) for r in fetched]
-        except RestError:
-            _rewind(instance, fetched)  # nothing of a failed call counts as consumed
-            raise
+        out = _decoded(instance, fetched)
     return web.json_response(out, content_type=wanted)
+
+
+def _decoded(
+    instance: ConsumerInstance, fetched: list[ConsumerRecord[Any, Any]]
+) -> list[dict[str, Any]]:
+    """The records as JSON up to the first one the instance's format cannot carry.
+
+    The records before it are answered (the rest sought back to, for the next call);
+    when it is the first, the call fails naming it (500 50002) and the position moves
+    past it, so the next call carries on after it: a bad record costs one error, and
+    never wedges the instance.
+    """
+    out = []
+    for index, record in enumerate(fetched):
+        try:
+            out.append(_record_json(instance.format, record))
+        except RestError:
+            if out:
+                _rewind(instance, fetched[index:])
+                return out
+            instance.consumer.seek(
+                TopicPartition(record.topic, record.partition), record.offset + 1
+            )
+            _rewind(
+                instance,
+                [
+                    r
+                    for r in fetched[1:]
+                    if r.partition != record.partition or r.topic != record.topic
+                ],
+            )
+            raise
+    return out
 
 
 @contextlib.asynccontextmanager
@@ -410,10 +490,12 @@ async def _fetch(
     instance: ConsumerInstance, timeout_ms: int, max_bytes: int
 ) -> list[ConsumerRecord[Any, Any]]:
     """Records until the deadline, `fetch.min.bytes`, or the first ones when it is unset;
-    what would pass `max_bytes` is sought back to, for the next call."""
+    what would pass `max_bytes` is sought back to, for the next call. A subscribed
+    instance whose group has not assigned it partitions yet (its first call) first
+    waits for the assignment, at most JOIN_WAIT_S, then for records as usual."""
+    got: list[ConsumerRecord[Any, Any]] = await _joined(instance)
     deadline = time.monotonic() + timeout_ms / 1000
-    got: list[ConsumerRecord[Any, Any]] = []
-    size = 0
+    size = sum(_size(r) for r in got)
     with _consumer_errors():
         while True:
             left_ms = max(0, int((deadline - time.monotonic()) * 1000))
@@ -430,6 +512,24 @@ async def _fetch(
             if enough or size >= max_bytes or left_ms == 0:
                 break
     return _trim(instance, got, max_bytes)
+
+
+async def _joined(instance: ConsumerInstance) -> list[ConsumerRecord[Any, Any]]:
+    """Poll a subscribed instance until its group assigns it partitions (or JOIN_WAIT_S
+    passes); the records those polls brought."""
+    consumer, got = instance.consumer, []
+    deadline = time.monotonic() + JOIN_WAIT_S
+    with _consumer_errors():
+        while consumer.subscription() and not consumer.assignment():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:  # while the group rebalances aiokafka may hold getmany past its timeout
+                batch = await asyncio.wait_for(consumer.getmany(timeout_ms=50), left)
+            except TimeoutError:
+                break
+            got += [record for records in batch.values() for record in records]
+    return got
 
 
 def _size(record: ConsumerRecord[Any, Any]) -> int:
@@ -476,8 +576,8 @@ def _field(fmt: str, data: bytes | None, record: ConsumerRecord[Any, Any]) -> An
         raise RestError(
             500,
             50002,
-            f"record {record.topic}/{record.partition}@{record.offset} is not JSON;"
-            " read it with a binary consumer",
+            f"record {record.topic}/{record.partition}@{record.offset} is not JSON and was"
+            " skipped (the next call carries on after it; a binary consumer reads it)",
         ) from None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import uuid
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from luong.broker import Broker, BrokerIdentity
 from luong.clock import SystemClock
 from luong.config import BrokerConfig
+from luong.protocol.apis import SpecTable
 from luong.server.connection import KafkaConnection
 from luong.storage import Storage, open_storage
 
@@ -48,6 +50,7 @@ class Node:
         self._server: asyncio.Server | None = None
         self._connections: set[KafkaConnection] = set()
         self._maintenance: asyncio.Task[None] | None = None
+        self._warm_up: asyncio.Task[None] | None = None
         self.port = config.listen_port
 
     async def start(self) -> None:
@@ -101,6 +104,22 @@ class Node:
         await connection.closed.wait()
         self._connections.discard(connection)
 
+    def warm_up(self) -> None:
+        """Build the protocol table in the background (see `_build_specs`); called once
+        every listener of the process is up, so that none waits for it."""
+        assert self.broker is not None
+        self._warm_up = asyncio.get_running_loop().create_task(self._build_specs(self.broker.specs))
+
+    @staticmethod
+    async def _build_specs(specs: SpecTable) -> None:
+        """Build the protocol table's specs (kio's schema modules) one by one after the
+        listener is up, letting requests through between them; then keep what start-up
+        loaded out of the collector's full passes (they walk it for tens of ms)."""
+        for key in specs.unbuilt():
+            specs.get(key)
+            await asyncio.sleep(0)
+        gc.freeze()
+
     async def _run_maintenance(self) -> None:
         interval_s = int(self.config.broker["log.retention.check.interval.ms"]) / 1000
         assert self.storage is not None
@@ -117,10 +136,11 @@ class Node:
         """Stop accepting, finish in-flight requests, close the storage."""
         if self._server is not None:
             self._server.close()
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+        for task in (self._maintenance, self._warm_up):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.gather(*(c.finish() for c in list(self._connections)))
         if self.broker is not None:
             await self.broker.stop()
