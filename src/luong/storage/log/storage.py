@@ -31,14 +31,13 @@ from luong.config import FlushPolicy, TopicConfig
 from luong.errors import (
     KafkaStorageError,
 )
-from luong.protocol.records import build_marker
-from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, Storage, TopicInfo
+from luong.storage.api import AppendResult, OffsetAndTimestamp, ReadResult, TopicInfo
+from luong.storage.base import AppendingStorage
 from luong.storage.common import (
     check_delete_records_offset,
     check_partition,
     grown_topic,
     new_topic,
-    validate_batches,
 )
 from luong.storage.log.cleaner import clean_segments
 from luong.storage.log.files import fsync_directory, write_atomically
@@ -57,7 +56,7 @@ LOCK_FILE = ".lock"
 TOPICS_DIR = "topics"
 
 
-class LogStorage(Storage):
+class LogStorage(AppendingStorage):
     """Partitioned logs in a local directory."""
 
     def __init__(
@@ -259,59 +258,30 @@ class LogStorage(Storage):
         check_partition(self._topics.get(tp.topic), tp)
         return self._logs[tp]
 
-    async def append(
-        self, tp: TopicPartition, records: bytes | memoryview, *, durable: bool = True
-    ) -> AppendResult:
-        log = self._log(tp)
-        batches = validate_batches(records, log.config)
-        duplicate = log.producers.check(batches)
-        if duplicate is not None:
-            if durable and log.config.flush_policy is not FlushPolicy.OS:
-                await self._flusher.group_flush(log)  # the original may still be in flight
-            return AppendResult(*duplicate, -1, log.log_start_offset)
-        return await self._write(tp, log, batches, len(records), durable)
+    def _partition(self, tp: TopicPartition) -> PartitionLog:
+        return self._log(tp)
 
-    async def write_marker(
-        self,
-        tp: TopicPartition,
-        producer_id: int,
-        producer_epoch: int,
-        commit: bool,
-        coordinator_epoch: int = 0,
-        *,
-        durable: bool = True,
-    ) -> AppendResult:
-        log = self._log(tp)
-        log.producers.check_marker(producer_id, producer_epoch)
-        now = self._clock.time_ms()
-        marker = build_marker(producer_id, producer_epoch, commit, coordinator_epoch, now)
-        return await self._write(tp, log, [memoryview(marker)], len(marker), durable)
-
-    async def _write(
-        self,
-        tp: TopicPartition,
-        log: PartitionLog,
-        batches: list[memoryview],
-        size: int,
-        durable: bool,
-    ) -> AppendResult:
+    def _write(self, tp: TopicPartition, batches: list[memoryview], now_ms: int) -> AppendResult:
+        log = self._logs[tp]
         segments_before = len(log.segments)
-        now = self._clock.time_ms()
         try:
-            result = log.append(batches, now)
+            result = log.append(batches, now_ms)
         except OSError as error:
             raise KafkaStorageError(f"cannot append to {tp}: {error}") from error
-        log.producers.record(batches, result.base_offset, now)
-        self._count_towards_checkpoint(size)
-        self._appended(tp)
-        policy = log.config.flush_policy
-        if durable and policy is FlushPolicy.GROUP:
-            await self._flusher.group_flush(log)
-        elif durable and policy is FlushPolicy.FSYNC:
-            await self._flusher.flush_now(log)
-        elif len(log.segments) != segments_before:
+        self._count_towards_checkpoint(sum(len(batch) for batch in batches))
+        if len(log.segments) != segments_before:
             self._flusher.schedule(log)  # a sealed segment is flushed in the background
         return result
+
+    async def _make_durable(self, tp: TopicPartition, written: bool) -> None:
+        """Per the flush policy: one shared fsync (group), one of its own (fsync, for a
+        new write), nothing (os). A retried batch waits for the shared one."""
+        log = self._logs[tp]
+        policy = log.config.flush_policy
+        if policy is FlushPolicy.GROUP or (policy is FlushPolicy.FSYNC and not written):
+            await self._flusher.group_flush(log)
+        elif policy is FlushPolicy.FSYNC:
+            await self._flusher.flush_now(log)
 
     async def read(
         self, tp: TopicPartition, offset: int, max_bytes: int, *, committed: bool = False

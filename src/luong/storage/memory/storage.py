@@ -13,15 +13,15 @@ from dataclasses import dataclass, field, replace
 from luong.clock import Clock, SystemClock
 from luong.config import TopicConfig
 from luong.errors import KafkaStorageError
-from luong.protocol.records import BatchHeader, build_marker, stamp_header
+from luong.protocol.records import BatchHeader, stamp_header
 from luong.storage.api import (
     AppendResult,
     MemoryRegion,
     OffsetAndTimestamp,
     ReadResult,
-    Storage,
     TopicInfo,
 )
+from luong.storage.base import AppendingStorage
 from luong.storage.common import (
     check_delete_records_offset,
     check_fetch_offset,
@@ -30,7 +30,6 @@ from luong.storage.common import (
     grown_topic,
     max_timestamp_record,
     new_topic,
-    validate_batches,
 )
 from luong.storage.compaction import OffsetMap, compact_batch
 from luong.storage.producers import ProducerStateTable
@@ -51,6 +50,7 @@ class _StoredBatch:
 
 @dataclass(slots=True)
 class _Partition:
+    config: TopicConfig
     batches: list[_StoredBatch] = field(default_factory=list)
     log_start_offset: int = 0
     log_end_offset: int = 0
@@ -65,7 +65,7 @@ class _Partition:
         return sum(len(b.data) for b in self.batches)
 
 
-class MemoryStorage(Storage):
+class MemoryStorage(AppendingStorage):
     """Topics held in dicts; owned by one event loop, not thread-safe."""
 
     def __init__(
@@ -87,7 +87,7 @@ class MemoryStorage(Storage):
         info = new_topic(name, partitions, configs, self._topics, self._topic_defaults)
         self._topics[name] = info
         for partition in range(partitions):
-            self._partitions[TopicPartition(name, partition)] = _Partition()
+            self._partitions[TopicPartition(name, partition)] = _Partition(info.config)
         return info
 
     async def delete_topic(self, name: str) -> None:
@@ -100,54 +100,25 @@ class MemoryStorage(Storage):
         info = self.topic(name)
         grown = grown_topic(info, total)
         for partition in range(info.partitions, total):
-            self._partitions[TopicPartition(name, partition)] = _Partition()
+            self._partitions[TopicPartition(name, partition)] = _Partition(info.config)
         self._topics[name] = grown
         return self._topics[name]
 
     async def alter_topic_configs(self, name: str, changes: Mapping[str, str | None]) -> TopicInfo:
         info = self.topic(name)
-        self._topics[name] = replace(info, config=info.config.with_overrides(changes))
-        return self._topics[name]
+        altered = self._topics[name] = replace(info, config=info.config.with_overrides(changes))
+        for partition in range(altered.partitions):
+            self._partitions[TopicPartition(name, partition)].config = altered.config
+        return altered
 
-    def _partition(self, tp: TopicPartition) -> tuple[TopicInfo, _Partition]:
+    def _partition(self, tp: TopicPartition) -> _Partition:
         self._check_open()
-        info = self._topics.get(tp.topic)
-        check_partition(info, tp)
-        assert info is not None
-        return info, self._partitions[tp]
+        check_partition(self._topics.get(tp.topic), tp)
+        return self._partitions[tp]
 
-    async def append(
-        self, tp: TopicPartition, records: bytes | memoryview, *, durable: bool = True
-    ) -> AppendResult:
-        info, log = self._partition(tp)
-        batches = validate_batches(records, info.config)
-        duplicate = log.producers.check(batches)
-        if duplicate is not None:
-            return AppendResult(*duplicate, -1, log.log_start_offset)
-        return self._write(tp, info, log, batches)
-
-    async def write_marker(
-        self,
-        tp: TopicPartition,
-        producer_id: int,
-        producer_epoch: int,
-        commit: bool,
-        coordinator_epoch: int = 0,
-        *,
-        durable: bool = True,
-    ) -> AppendResult:
-        info, log = self._partition(tp)
-        log.producers.check_marker(producer_id, producer_epoch)
-        marker = build_marker(
-            producer_id, producer_epoch, commit, coordinator_epoch, self._clock.time_ms()
-        )
-        return self._write(tp, info, log, [memoryview(marker)])
-
-    def _write(
-        self, tp: TopicPartition, info: TopicInfo, log: _Partition, batches: list[memoryview]
-    ) -> AppendResult:
-        now = self._clock.time_ms()
-        append_time = now if info.config.log_append_time else None
+    def _write(self, tp: TopicPartition, batches: list[memoryview], now_ms: int) -> AppendResult:
+        log = self._partitions[tp]
+        append_time = now_ms if log.config.log_append_time else None
         base_offset = log.log_end_offset
         for view in batches:
             header = BatchHeader.parse(view)
@@ -157,16 +128,17 @@ class MemoryStorage(Storage):
             last = offset + header.last_offset_delta
             log.batches.append(_StoredBatch(offset, last, max_ts, data))
             log.log_end_offset = offset + header.last_offset_delta + 1
-        log.producers.record(batches, base_offset, now)
-        self._appended(tp)
         return AppendResult(
-            base_offset, log.log_end_offset - 1, now if append_time else -1, log.log_start_offset
+            base_offset, log.log_end_offset - 1, now_ms if append_time else -1, log.log_start_offset
         )
+
+    async def _make_durable(self, tp: TopicPartition, written: bool) -> None:
+        """Nothing to wait for: nothing is ever more durable than memory here."""
 
     async def read(
         self, tp: TopicPartition, offset: int, max_bytes: int, *, committed: bool = False
     ) -> ReadResult:
-        _, log = self._partition(tp)
+        log = self._partition(tp)
         check_fetch_offset(offset, log.log_start_offset, log.log_end_offset)
         stable = log.producers.last_stable_offset(log.log_end_offset)
         limit = stable if committed else log.log_end_offset
@@ -183,7 +155,7 @@ class MemoryStorage(Storage):
     async def list_offset(
         self, tp: TopicPartition, timestamp: int, *, committed: bool = False
     ) -> OffsetAndTimestamp:
-        _, log = self._partition(tp)
+        log = self._partition(tp)
         if timestamp == EARLIEST_TIMESTAMP:
             return OffsetAndTimestamp(log.log_start_offset, -1)
         if timestamp == LATEST_TIMESTAMP:
@@ -202,7 +174,7 @@ class MemoryStorage(Storage):
         return found or OffsetAndTimestamp(-1, -1)
 
     async def delete_records(self, tp: TopicPartition, before_offset: int) -> int:
-        _, log = self._partition(tp)
+        log = self._partition(tp)
         target = log.log_end_offset if before_offset == -1 else before_offset
         check_delete_records_offset(target, log.log_end_offset)
         if target <= log.log_start_offset:
