@@ -95,7 +95,12 @@ PUBLIC = {
     "luong.storage.log": {"LogStorage"},
     "luong.storage.memory": {"MemoryStorage"},
     "luong.testing": {"ManualClock", "make_batch"},
-    "luong.testing.storage_conformance": {"PersistentStorageConformance", "StorageConformance"},
+    "luong.testing.storage_conformance": {
+        "PersistentStorageConformance",
+        "StorageConformance",
+        "scenario",
+        "values_from",
+    },
 }
 
 
@@ -105,3 +110,32 @@ def test_all_lists_exactly_the_public_names(module_name: str) -> None:
     assert set(module.__all__) == PUBLIC[module_name]
     for name in module.__all__:
         assert hasattr(module, name), f"{module_name}.{name} is listed but missing"
+
+
+def _every_module() -> list[str]:
+    import pkgutil
+
+    import luong
+
+    names = [info.name for info in pkgutil.walk_packages(luong.__path__, "luong.")]
+    return sorted(["luong", *(n for n in names if not n.endswith("__main__"))])
+
+
+@pytest.mark.parametrize("module_name", _every_module())
+def test_every_public_function_and_class_is_in_all(module_name: str) -> None:
+    """Each module states its public surface: a function or class it defines without a
+    leading underscore is in its `__all__` (or it must be made private), and what
+    `__all__` lists exists."""
+    import inspect
+
+    module = importlib.import_module(module_name)
+    assert hasattr(module, "__all__"), f"{module_name} has no __all__"
+    defined = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(value) or inspect.isclass(value))
+        and value.__module__ == module_name
+    }
+    assert defined - set(module.__all__) == set(), f"public but not in {module_name}.__all__"
+    assert [n for n in module.__all__ if not hasattr(module, n)] == []

@@ -26,7 +26,7 @@ from luong.protocol.names import validate_topic_name
 from luong.storage import Storage, TopicInfo
 from luong.storage.common import grown_topic, new_topic
 
-__all__ = ["TopicInfo", "TopicService"]
+__all__ = ["TopicInfo", "TopicService", "check_changeable", "check_visible"]
 
 log = logging.getLogger("luong.broker")
 

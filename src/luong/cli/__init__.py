@@ -1,1 +1,3 @@
 """The `luong` command: the composition root."""
+
+__all__: list[str] = []

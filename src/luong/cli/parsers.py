@@ -16,7 +16,16 @@ from luong import __version__
 if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
-__all__ = ["DEFAULT_BOOTSTRAP", "DEFAULT_TIMEOUT_S", "FIELDS", "build_parser"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_TIMEOUT_S",
+    "FIELDS",
+    "add_client_options",
+    "build_parser",
+    "positive",
+    "positive_seconds",
+    "start_offset",
+]
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TIMEOUT_S = 5.0

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the server (kio, uvloop) loads only when `serve` runs
     from luong.gateway import Gateway
     from luong.server import NodeConfig
 
-__all__ = ["run", "parse_properties"]
+__all__ = ["node_config", "parse_properties", "run"]
 
 log = logging.getLogger("luong")
 

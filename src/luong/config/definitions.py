@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from luong.errors import InvalidConfigError
 
 __all__ = [
+    "ConfigDef",
     "INT32_MAX",
     "INT64_MAX",
-    "ConfigDef",
     "boolean",
     "cleanup_policy",
     "defs",
+    "http_tokens",
     "int_in",
     "one_of",
     "parse_setting",

@@ -21,7 +21,7 @@ from luong.coordinator.offset_records import decode_key, decode_value, encode_ke
 from luong.errors import ErrorCode
 from luong.protocol.records import ControlType, Record, RecordBatch, control_type
 
-__all__ = ["MAX_METADATA_BYTES", "OffsetAndMetadata", "OffsetKey", "OffsetStore"]
+__all__ = ["CommitRequest", "MAX_METADATA_BYTES", "OffsetAndMetadata", "OffsetKey", "OffsetStore"]
 
 MAX_METADATA_BYTES = 4096  # Kafka's offset.metadata.max.bytes
 

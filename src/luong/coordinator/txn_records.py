@@ -39,6 +39,7 @@ __all__ = [
     "encode_block_value",
     "encode_txn_key",
     "encode_txn_value",
+    "group_partitions",
 ]
 
 TXN_KEY_VERSION = 0

@@ -84,7 +84,7 @@ async def _topic_json(cluster: Cluster, info: TopicDescription) -> dict[str, Any
 
 
 @admin_routes.get("/admin/topics")
-async def list_topics(request: web.Request) -> web.Response:
+async def _list_topics(request: web.Request) -> web.Response:
     prefix = grant_of(request)[1]
     topics = [t for t in request.app[CLUSTER].topics().values() if t.name.startswith(prefix)]
     return _reply(
@@ -101,7 +101,7 @@ async def list_topics(request: web.Request) -> web.Response:
 
 
 @admin_routes.post("/admin/topics")
-async def create_topic(request: web.Request) -> web.Response:
+async def _create_topic(request: web.Request) -> web.Response:
     cluster, body = request.app[CLUSTER], await _object_body(request)
     name, configs = body.get("name"), body.get("configs", {})
     partitions = body.get("partitions", cluster.default_partitions)
@@ -120,12 +120,12 @@ async def create_topic(request: web.Request) -> web.Response:
 
 
 @admin_routes.get("/admin/topics/{topic}")
-async def describe_topic(request: web.Request) -> web.Response:
+async def _describe_topic(request: web.Request) -> web.Response:
     return _reply(await _topic_json(request.app[CLUSTER], _topic(request)))
 
 
 @admin_routes.patch("/admin/topics/{topic}")
-async def alter_topic(request: web.Request) -> web.Response:
+async def _alter_topic(request: web.Request) -> web.Response:
     cluster, body = request.app[CLUSTER], await _object_body(request)
     info = _topic(request)
     changes = body.get("configs")
@@ -141,7 +141,7 @@ async def alter_topic(request: web.Request) -> web.Response:
 
 
 @admin_routes.delete("/admin/topics/{topic}")
-async def delete_topic(request: web.Request) -> web.Response:
+async def _delete_topic(request: web.Request) -> web.Response:
     info = _topic(request)
     try:
         await request.app[CLUSTER].delete_topic(info.name)
@@ -169,7 +169,7 @@ async def _lag(cluster: Cluster, group: str) -> list[dict[str, Any]]:
 
 
 @admin_routes.get("/admin/groups")
-async def list_groups(request: web.Request) -> web.Response:
+async def _list_groups(request: web.Request) -> web.Response:
     cluster = request.app[CLUSTER]
     out = []
     for group in cluster.groups():
@@ -186,7 +186,7 @@ async def list_groups(request: web.Request) -> web.Response:
 
 
 @admin_routes.get("/admin/groups/{group}")
-async def describe_group(request: web.Request) -> web.Response:
+async def _describe_group(request: web.Request) -> web.Response:
     cluster, group_id = request.app[CLUSTER], request.match_info["group"]
     found = next((g for g in cluster.groups() if g.group_id == group_id), None)
     if found is None:

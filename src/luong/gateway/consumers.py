@@ -277,7 +277,7 @@ def _consumer_errors() -> Iterator[None]:
 
 
 @consumer_routes.post("/consumers/{group}")
-async def create_instance(request: web.Request) -> web.Response:
+async def _create_instance(request: web.Request) -> web.Response:
     group = request.match_info["group"]
     instance = await request.app[CONSUMERS].create(group, await _body(request))
     base = f"{request.scheme}://{request.host}/consumers/{group}/instances/{instance.name}"
@@ -285,14 +285,14 @@ async def create_instance(request: web.Request) -> web.Response:
 
 
 @consumer_routes.delete(INSTANCE)
-async def delete_instance(request: web.Request) -> web.Response:
+async def _delete_instance(request: web.Request) -> web.Response:
     info = request.match_info
     await request.app[CONSUMERS].delete(info["group"], info["name"])
     return _no_content()
 
 
 @consumer_routes.post(INSTANCE + "/subscription")
-async def subscribe(request: web.Request) -> web.Response:
+async def _subscribe(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     topics, pattern = body.get("topics"), body.get("topic_pattern")
     if topics is not None:
@@ -339,12 +339,12 @@ def _pattern(pattern: str) -> str:
 
 
 @consumer_routes.get(INSTANCE + "/subscription")
-async def subscription(request: web.Request) -> web.Response:
+async def _subscription(request: web.Request) -> web.Response:
     return _reply({"topics": sorted(_instance(request).consumer.subscription())})
 
 
 @consumer_routes.delete(INSTANCE + "/subscription")
-async def unsubscribe(request: web.Request) -> web.Response:
+async def _unsubscribe(request: web.Request) -> web.Response:
     instance = _instance(request)
     async with _exclusive(instance):
         instance.consumer.unsubscribe()
@@ -352,7 +352,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
 
 
 @consumer_routes.post(INSTANCE + "/assignments")
-async def assign(request: web.Request) -> web.Response:
+async def _assign(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     targets = _partitions(request, body)
     async with _exclusive(instance):
@@ -367,13 +367,13 @@ async def assign(request: web.Request) -> web.Response:
 
 
 @consumer_routes.get(INSTANCE + "/assignments")
-async def assignments(request: web.Request) -> web.Response:
+async def _assignments(request: web.Request) -> web.Response:
     assigned = sorted(_instance(request).consumer.assignment())
     return _reply({"partitions": [{"topic": t.topic, "partition": t.partition} for t in assigned]})
 
 
 @consumer_routes.post(INSTANCE + "/positions")
-async def seek(request: web.Request) -> web.Response:
+async def _seek(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     targets = _partitions(request, body, "offsets")
     offsets = _offsets(body["offsets"])
@@ -391,7 +391,7 @@ def _offsets(items: list[dict[str, Any]]) -> list[int]:
 
 
 @consumer_routes.post(INSTANCE + "/positions/{end:beginning|end}")
-async def seek_to(request: web.Request) -> web.Response:
+async def _seek_to(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     targets = _partitions(request, body)
     consumer = instance.consumer
@@ -404,7 +404,7 @@ async def seek_to(request: web.Request) -> web.Response:
 
 
 @consumer_routes.get(INSTANCE + "/records")
-async def records(request: web.Request) -> web.Response:
+async def _records(request: web.Request) -> web.Response:
     instance = _instance(request)
     wanted = FORMATS[instance.format]
     accept = request.headers.get("Accept", wanted)
@@ -582,7 +582,7 @@ def _field(fmt: str, data: bytes | None, record: ConsumerRecord[Any, Any]) -> An
 
 
 @consumer_routes.post(INSTANCE + "/offsets")
-async def commit(request: web.Request) -> web.Response:
+async def _commit(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     offsets = None
     if "offsets" in body:
@@ -602,7 +602,7 @@ async def commit(request: web.Request) -> web.Response:
 
 
 @consumer_routes.get(INSTANCE + "/offsets")
-async def committed(request: web.Request) -> web.Response:
+async def _committed(request: web.Request) -> web.Response:
     instance, body = _instance(request), await _body(request)
     if "partitions" not in body:
         raise RestError(404, 40402, 'name the partitions: {"partitions": [...]}')

@@ -81,7 +81,7 @@ async def stream_spec(request: web.Request) -> StreamSpec:
 
 
 @event_routes.get("/topics/{topic}/events")
-async def events(request: web.Request) -> web.StreamResponse:
+async def _events(request: web.Request) -> web.StreamResponse:
     if "group" in request.query:
         return await group_stream(request)
     spec = await stream_spec(request)

@@ -465,12 +465,12 @@ def document() -> dict[str, Any]:
 
 
 @openapi_routes.get("/openapi.json")
-async def openapi_json(request: web.Request) -> web.Response:
+async def _openapi_json(request: web.Request) -> web.Response:
     return web.json_response(document())
 
 
 @openapi_routes.get("/docs")
-async def docs(request: web.Request) -> web.Response:
+async def _docs(request: web.Request) -> web.Response:
     """The document as one self-contained page (no scripts fetched from elsewhere)."""
     rows = []
     for path, item in document()["paths"].items():

@@ -49,7 +49,7 @@ REQUEST_FIELDS = frozenset(
 )
 
 
-def reply(data: Any, status: int = 200) -> web.Response:
+def _reply(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, content_type=V2)
 
 
@@ -79,18 +79,18 @@ def _partition_json(cluster: Cluster, partition: int) -> dict[str, Any]:
 
 
 @routes.get("/topics")
-async def list_topics(request: web.Request) -> web.Response:
+async def _list_topics(request: web.Request) -> web.Response:
     check_accept(request)
     topics = request.app[CLUSTER].topics().values()
     prefix = grant_of(request)[1]
-    return reply(sorted(t.name for t in topics if not t.internal and t.name.startswith(prefix)))
+    return _reply(sorted(t.name for t in topics if not t.internal and t.name.startswith(prefix)))
 
 
 @routes.get("/topics/{topic}")
-async def describe_topic(request: web.Request) -> web.Response:
+async def _describe_topic(request: web.Request) -> web.Response:
     check_accept(request)
     info, cluster = topic_info(request), request.app[CLUSTER]
-    return reply(
+    return _reply(
         {
             "name": info.name,
             "configs": {name: value for name, value, _ in info.configs},
@@ -100,37 +100,37 @@ async def describe_topic(request: web.Request) -> web.Response:
 
 
 @routes.get("/topics/{topic}/partitions")
-async def list_partitions(request: web.Request) -> web.Response:
+async def _list_partitions(request: web.Request) -> web.Response:
     check_accept(request)
     info = topic_info(request)
-    return reply([_partition_json(request.app[CLUSTER], p) for p in range(info.partitions)])
+    return _reply([_partition_json(request.app[CLUSTER], p) for p in range(info.partitions)])
 
 
 @routes.get("/topics/{topic}/partitions/{partition}")
-async def describe_partition(request: web.Request) -> web.Response:
+async def _describe_partition(request: web.Request) -> web.Response:
     check_accept(request)
     info = topic_info(request)
-    return reply(_partition_json(request.app[CLUSTER], _partition(request, info)))
+    return _reply(_partition_json(request.app[CLUSTER], _partition(request, info)))
 
 
 @routes.get("/topics/{topic}/partitions/{partition}/offsets")
-async def partition_offsets(request: web.Request) -> web.Response:
+async def _partition_offsets(request: web.Request) -> web.Response:
     check_accept(request)
     info = topic_info(request)
     tp = TopicPartition(info.name, _partition(request, info))
     cluster = request.app[CLUSTER]
     beginning = await cluster.list_offset(tp, EARLIEST_TIMESTAMP, committed=False)
     end = await cluster.list_offset(tp, LATEST_TIMESTAMP, committed=False)
-    return reply({"beginning_offset": beginning, "end_offset": end})
+    return _reply({"beginning_offset": beginning, "end_offset": end})
 
 
 @routes.post("/topics/{topic}")
-async def produce_to_topic(request: web.Request) -> web.Response:
+async def _produce_to_topic(request: web.Request) -> web.Response:
     return await _produce(request, None)
 
 
 @routes.post("/topics/{topic}/partitions/{partition}")
-async def produce_to_partition(request: web.Request) -> web.Response:
+async def _produce_to_partition(request: web.Request) -> web.Response:
     text = request.match_info["partition"]
     if not text.isdigit():
         raise partition_not_found(f"topic {request.match_info['topic']} has no partition {text}")
@@ -143,7 +143,7 @@ async def _produce(request: web.Request, partition: int | None) -> web.Response:
     records = records_from_body(embedded, await read_json(request), partition)
     topic = request.match_info["topic"]
     offsets = await produce_records(request.app[CLUSTER], topic, records)
-    return reply({"offsets": offsets, "key_schema_id": None, "value_schema_id": None})
+    return _reply({"offsets": offsets, "key_schema_id": None, "value_schema_id": None})
 
 
 async def produce_records(

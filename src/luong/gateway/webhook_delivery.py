@@ -43,7 +43,7 @@ from luong.gateway.streams import StreamRecord, read_chunk
 from luong.gateway.webhook_store import WebhookSettings, WebhookStore
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["WebhookManager", "WebhookState", "backoff_s"]
+__all__ = ["WebhookManager", "WebhookState", "backoff_s", "group_of"]
 
 log = logging.getLogger("luong.gateway")
 REQUEST_TIMEOUT_S = 10.0

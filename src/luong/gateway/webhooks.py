@@ -151,7 +151,7 @@ def _reply(data: Any, status: int = 200) -> web.Response:
 
 
 @webhook_routes.post("/webhooks")
-async def create(request: web.Request) -> web.Response:
+async def _create(request: web.Request) -> web.Response:
     settings = _settings(request.app[CLUSTER], await read_json(request))
     check_topic(request, settings.topic)
     check_topic(request, settings.dead_letter_topic)
@@ -160,31 +160,31 @@ async def create(request: web.Request) -> web.Response:
 
 
 @webhook_routes.get("/webhooks")
-async def list_all(request: web.Request) -> web.Response:
+async def _list_all(request: web.Request) -> web.Response:
     subscriptions = request.app[WEBHOOKS].subscriptions.values()
     return _reply([s.public() for s in subscriptions if _visible(request, s)])
 
 
 @webhook_routes.get("/webhooks/{id}")
-async def describe(request: web.Request) -> web.Response:
+async def _describe(request: web.Request) -> web.Response:
     return _reply(_subscription(request).public())
 
 
 @webhook_routes.post("/webhooks/{id}/pause")
-async def pause(request: web.Request) -> web.Response:
+async def _pause(request: web.Request) -> web.Response:
     state = _subscription(request)
     await request.app[WEBHOOKS].pause(state)
     return _reply(state.public())
 
 
 @webhook_routes.post("/webhooks/{id}/resume")
-async def resume(request: web.Request) -> web.Response:
+async def _resume(request: web.Request) -> web.Response:
     state = _subscription(request)
     await request.app[WEBHOOKS].resume(state)
     return _reply(state.public())
 
 
 @webhook_routes.delete("/webhooks/{id}")
-async def delete(request: web.Request) -> web.Response:
+async def _delete(request: web.Request) -> web.Response:
     await request.app[WEBHOOKS].delete(_subscription(request))
     return web.Response(status=204)

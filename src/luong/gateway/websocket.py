@@ -39,7 +39,7 @@ MAX_MESSAGE_BYTES = 4 << 20
 
 
 @websocket_routes.get("/topics/{topic}/ws")
-async def websocket(request: web.Request) -> web.WebSocketResponse:
+async def _websocket(request: web.Request) -> web.WebSocketResponse:
     info = topic_info(request)
     subscribe = request.query.get("subscribe", "true") != "false"
     spec = await stream_spec(request) if subscribe else None  # 4xx before the upgrade

@@ -41,10 +41,12 @@ from luong.protocol.records import BatchHeader, decode_batch
 __all__ = [
     "AbortedTxn",
     "BatchInfo",
+    "CachedBatch",
     "ProducerEntry",
     "ProducerStateTable",
     "batch_info",
     "info_of",
+    "marker_of",
 ]
 
 MAX_CACHED_BATCHES = 5  # Kafka's per-producer window (max.in.flight.requests.per.connection)

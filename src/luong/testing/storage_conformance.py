@@ -40,7 +40,7 @@ from luong.storage.api import Storage
 from luong.testing.records import make_batch
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, TopicPartition
 
-__all__ = ["PersistentStorageConformance", "StorageConformance"]
+__all__ = ["PersistentStorageConformance", "StorageConformance", "scenario", "values_from"]
 
 TP = TopicPartition("t", 0)
 SMALL_SEGMENTS = {"segment.bytes": "100"}  # every batch gets a segment of its own

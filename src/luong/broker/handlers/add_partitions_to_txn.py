@@ -15,6 +15,8 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.broker.internal import is_internal_topic
 from luong.errors import ErrorCode, LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     topics = ctx.broker.topics.visible()

@@ -22,6 +22,8 @@ from luong.broker.handlers.describe_configs import BROKER, TOPIC
 from luong.broker.topic_service import TopicInfo
 from luong.errors import InvalidRequestError, LuongError
 
+__all__ = ["HANDLER", "alter_resources", "check_topic_resource", "handle"]
+
 Changes = Callable[[TopicInfo, Any], dict[str, str | None]]
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     return {"error_code": 0, "api_keys": ctx.broker.advertised_api_keys(), "throttle_time": 0}

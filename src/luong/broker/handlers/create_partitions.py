@@ -17,6 +17,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.errors import InvalidReplicaAssignmentError, InvalidRequestError, LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     names = [topic.name for topic in request.topics]

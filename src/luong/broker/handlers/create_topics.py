@@ -14,6 +14,8 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.broker.topic_service import TopicInfo
 from luong.errors import InvalidReplicationFactorError, InvalidRequestError, LuongError
 
+__all__ = ["HANDLER", "config_entries", "handle"]
+
 CONFIG_SOURCES = {"TOPIC_CONFIG": 1, "STATIC_BROKER_CONFIG": 4, "DEFAULT_CONFIG": 5}
 
 

@@ -10,6 +10,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.errors import ErrorCode
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     results = [{"group_id": g, "error_code": await _delete(ctx, g)} for g in request.groups_names]

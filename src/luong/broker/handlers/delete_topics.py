@@ -8,6 +8,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.errors import LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     if ctx.version >= 6:

@@ -17,6 +17,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, error_fields
 from luong.errors import LuongError, MismatchedEndpointTypeError, UnsupportedEndpointTypeError
 
+__all__ = ["HANDLER", "handle"]
+
 BROKERS, CONTROLLERS = 1, 2
 
 

@@ -27,6 +27,8 @@ from luong.config import BROKER_CONFIGS, TOPIC_CONFIGS, TOPIC_DEFAULT_NAMES, Con
 from luong.config.definitions import INT32_MAX
 from luong.errors import InvalidRequestError, LuongError
 
+__all__ = ["HANDLER", "config_type", "handle"]
+
 TOPIC, BROKER = 2, 4
 TOPIC_CONFIG = CONFIG_SOURCES["TOPIC_CONFIG"]
 STATIC_BROKER_CONFIG = CONFIG_SOURCES["STATIC_BROKER_CONFIG"]

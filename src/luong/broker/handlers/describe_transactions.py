@@ -11,6 +11,8 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.coordinator.transactions import TxnMetadata
 from luong.errors import ErrorCode
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     states = [

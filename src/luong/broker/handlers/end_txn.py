@@ -12,6 +12,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.errors import LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     try:

@@ -21,6 +21,8 @@ from luong.errors import LuongError
 from luong.protocol.fetch_response import PartitionFetchData, encode_fetch_response
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
+__all__ = ["HANDLER", "handle"]
+
 Wanted = list[tuple[TopicPartition, int, int]]  # (partition, fetch offset, partition max bytes)
 READ_COMMITTED = 1
 

@@ -8,6 +8,8 @@ from typing import Any
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     node = ctx.broker.identity

@@ -25,6 +25,8 @@ from luong.broker.topic_service import TopicInfo
 from luong.config import TOPIC_CONFIGS
 from luong.errors import InvalidConfigError, InvalidRequestError
 
+__all__ = ["HANDLER", "handle"]
+
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 

@@ -17,6 +17,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.errors import ErrorCode, LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def _handle(ctx: RequestContext, request: Any) -> dict[str, Any]:
     transactional_id = request.transactional_id

@@ -17,6 +17,8 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.coordinator.groups import JoinRequest
 from luong.errors import ErrorCode
 
+__all__ = ["HANDLER", "handle"]
+
 # answers that give the member its id; a refusal echoes the id the request carried
 ASSIGNED_ID = (ErrorCode.NONE, ErrorCode.MEMBER_ID_REQUIRED)
 

@@ -11,6 +11,8 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.errors import LuongError
 from luong.types import TopicPartition
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     committed = getattr(request, "isolation_level", 0) == 1

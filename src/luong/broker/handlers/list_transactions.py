@@ -10,6 +10,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.coordinator.transactions import TxnState
 
+__all__ = ["HANDLER", "handle"]
+
 STATE_NAMES = {state.display for state in TxnState}
 
 

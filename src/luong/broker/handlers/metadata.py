@@ -24,6 +24,8 @@ from luong.broker.internal import is_internal_topic
 from luong.broker.topic_service import TopicInfo
 from luong.errors import LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 CACHED_RESPONSES = 64
 
 

@@ -17,6 +17,8 @@ from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.broker.handlers.commits import accepted, commit_answers, commit_requests
 
+__all__ = ["HANDLER", "handle"]
+
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
     wanted = commit_requests(ctx, request.group_id, request.topics)

@@ -21,6 +21,8 @@ from luong.broker.handlers.base import ApiHandler, HandlerResult
 from luong.errors import FencedLeaderEpochError, LuongError, UnknownLeaderEpochError
 from luong.types import LATEST_TIMESTAMP, TopicPartition
 
+__all__ = ["HANDLER", "handle"]
+
 LEADER_EPOCH = 0
 NO_EPOCH = -1
 

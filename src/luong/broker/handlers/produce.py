@@ -26,6 +26,8 @@ from luong.errors import (
 from luong.protocol.produce_response import PartitionProduceResult, encode_produce_response
 from luong.types import TopicPartition
 
+__all__ = ["HANDLER", "handle"]
+
 VALID_ACKS = (0, 1, -1)
 
 

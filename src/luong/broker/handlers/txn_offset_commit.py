@@ -17,6 +17,8 @@ from luong.broker.handlers.commits import accepted, commit_answers, commit_reque
 from luong.broker.offsets import OFFSETS_TP
 from luong.errors import ErrorCode, LuongError
 
+__all__ = ["HANDLER", "handle"]
+
 NEVER = 2**15  # no version of TxnOffsetCommit answers PRODUCER_FENCED
 
 

@@ -17,7 +17,7 @@ from luong.protocol.records import BatchHeader
 from luong.storage.compaction import OffsetMap, compact_batch
 from luong.storage.log.segment import LogSegment
 
-__all__ = ["CleanResult", "clean_segments"]
+__all__ = ["CleanResult", "batches_of", "clean_segments"]
 
 CLEANED_SUFFIX = ".cleaned"
 
