@@ -157,3 +157,23 @@ def test_a_commit_from_outside_an_active_group_is_unknown_member(luong: LuongPro
     member.close()  # the group empties: now the same commit is taken
     taken = admin.alter_consumer_group_offsets([request])[group].result(10)
     assert taken.topic_partitions[0].error is None
+
+
+def test_members_joining_together_all_get_their_share(luong: LuongProcess) -> None:
+    """Three confluent-kafka members join at once: each ends with partitions of its own
+    (a follower answered before the leader's assignment was written would get none)."""
+    topic, group = new_topic(luong, 6), f"rules-share-{uuid.uuid4().hex[:6]}"
+    members = [consumer(luong, group) for _ in range(3)]
+    for member in members:
+        member.subscribe([topic])
+    deadline = time.monotonic() + 30
+    while sum(len(m.assignment()) for m in members) != 6 or not all(
+        m.assignment() for m in members
+    ):
+        assert time.monotonic() < deadline, [m.assignment() for m in members]
+        for member in members:
+            member.poll(0.05)
+    owned = [{tp.partition for tp in m.assignment()} for m in members]
+    assert set().union(*owned) == set(range(6)) and sum(map(len, owned)) == 6
+    for member in members:
+        member.close()
