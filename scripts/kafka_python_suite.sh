@@ -114,12 +114,14 @@ mkdir -p "$DATA"
 # num.partitions=4: kafka-python's broker template sets num.partitions to the
 #   fixture's `partitions`, 4 (auto-created topics in the producer tests);
 # auto-create on, topic deletion on, no initial rebalance delay, as the suite's
-#   own broker config has them.
+#   own broker config has them; group.min.session.timeout.ms below Kafka's 6000,
+#   as its test brokers have it (test_group joins with session_timeout_ms=3000).
 "$LUONG" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --no-http \
     --set num.partitions=4 \
     --set auto.create.topics.enable=true \
     --set delete.topic.enable=true \
     --set group.initial.rebalance.delay.ms=0 \
+    --set group.min.session.timeout.ms=1000 \
     >"$BROKER_LOG" 2>&1 &
 BROKER_PID=$!
 

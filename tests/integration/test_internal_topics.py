@@ -24,7 +24,7 @@ from luong.protocol.records import Record, build_batch
 from luong.storage.log import LogStorage
 from luong.testing.http import V2, http_call
 from luong.testing.node import LuongProcess
-from luong.testing.wire import WireClient
+from luong.testing.wire import WireClient, fetch_body
 from luong.types import TopicPartition as Partition
 
 INVALID_TOPIC_EXCEPTION, TOPIC_AUTHORIZATION_FAILED = 17, 29
@@ -74,29 +74,9 @@ def test_luongs_internal_topics_are_invisible_and_unreadable(luong: LuongProcess
     topics = AdminClient({"bootstrap.servers": luong.bootstrap}).list_topics(timeout=10).topics
     assert "__consumer_offsets" in topics  # Kafka's internal topics stay visible, as in Kafka
     assert not [name for name in topics if name.startswith("__luong")]
-    partition = {
-        "partition": 0,
-        "current_leader_epoch": -1,
-        "fetch_offset": 0,
-        "last_fetched_epoch": -1,
-        "log_start_offset": -1,
-        "partition_max_bytes": 1 << 20,
-    }
-    fetch = {
-        "replica_id": -1,
-        "max_wait": 0,
-        "min_bytes": 1,
-        "max_bytes": 1 << 20,
-        "isolation_level": 0,
-        "session_id": 0,
-        "session_epoch": -1,
-        "topics": [{"topic": "__luong_webhooks", "partitions": [partition]}],
-        "forgotten_topics_data": [],
-        "rack_id": "",
-    }
     with WireClient("127.0.0.1", luong.port) as wire:
         metadata = wire.call(3, 12, {"topics": [{"name": "__luong_webhooks", "topic_id": None}]})
-        fetched = wire.call(1, 12, fetch)
+        fetched = wire.call(1, 12, fetch_body("__luong_webhooks"))
     assert metadata.topics[0].error_code == TOPIC_AUTHORIZATION_FAILED
     assert fetched.responses[0].partitions[0].error_code == TOPIC_AUTHORIZATION_FAILED
     assert fetched.responses[0].partitions[0].records in (None, b"")

@@ -20,33 +20,13 @@ from kafka import KafkaProducer
 
 from luong.protocol.records import BatchHeader, Compression, split_batches
 from luong.testing.node import LuongProcess
-from luong.testing.wire import WireClient
+from luong.testing.wire import WireClient, fetch_body
 
 
 def stored_codecs(node: LuongProcess, topic: str) -> list[Compression]:
     """The compression of every batch stored in partition 0, as a Fetch returns them."""
-    partition = {
-        "partition": 0,
-        "current_leader_epoch": -1,
-        "fetch_offset": 0,
-        "last_fetched_epoch": -1,
-        "log_start_offset": -1,
-        "partition_max_bytes": 1 << 20,
-    }
-    fetch = {
-        "replica_id": -1,
-        "max_wait": 0,
-        "min_bytes": 1,
-        "max_bytes": 1 << 20,
-        "isolation_level": 0,
-        "session_id": 0,
-        "session_epoch": -1,
-        "topics": [{"topic": topic, "partitions": [partition]}],
-        "forgotten_topics_data": [],
-        "rack_id": "",
-    }
     with WireClient("127.0.0.1", node.port) as wire:
-        [answer] = wire.call(1, 12, fetch).responses
+        [answer] = wire.call(1, 12, fetch_body(topic)).responses
     data = answer.partitions[0].records or b""
     return [BatchHeader.parse(batch).compression for batch in split_batches(data)]
 

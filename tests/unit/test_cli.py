@@ -223,3 +223,33 @@ def test_version_through_the_installed_script() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"luong {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve"],
+        ["dump-log", "x.log"],
+        ["topic", "create", "t"],
+        ["topic", "list"],
+        ["topic", "describe", "t"],
+        ["topic", "alter", "t"],
+        ["topic", "delete", "t"],
+        ["group", "list"],
+        ["group", "describe", "g"],
+        ["group", "reset-offsets", "g", "--topic", "t", "--to-earliest"],
+        ["group", "delete", "g"],
+        ["transaction", "list"],
+        ["transaction", "describe", "t"],
+        ["bench", "produce", "t"],
+        ["bench", "consume", "t"],
+        ["bench", "e2e", "t"],
+        ["produce", "t"],
+        ["consume", "t"],
+    ],
+)
+def test_every_command_names_a_function_that_runs_it(argv: list[str]) -> None:
+    from luong.cli.main import _handler
+    from luong.cli.parsers import build_parser
+
+    assert callable(_handler(build_parser().parse_args(argv)))

@@ -74,6 +74,7 @@ PUBLIC = {
         "decode_batch",
         "decode_batches",
         "decompress",
+        "rebuild_batch",
         "recompress",
         "set_base_offset",
         "split_batches",

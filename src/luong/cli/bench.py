@@ -46,7 +46,7 @@ from luong.cli.client_common import (
 )
 from luong.errors import LuongError
 
-__all__ = ["ACTIONS", "run", "percentiles"]
+__all__ = ["ACTIONS", "percentiles"]
 
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
 _STAMP = struct.Struct(">q")  # e2e payloads start with their send time (ns)
@@ -253,8 +253,3 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "consume": _consume,
     "e2e": _e2e,
 }
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the action the command line chose (see luong.cli.parsers)."""
-    return ACTIONS[args.action](args)

@@ -39,7 +39,7 @@ from luong.cli.client_common import (
 from luong.cli.topic import wait_for
 from luong.errors import LuongError
 
-__all__ = ["ACTIONS", "run"]
+__all__ = ["ACTIONS"]
 
 
 def _spec(kind: str, *args: int) -> Any:
@@ -191,8 +191,3 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "reset-offsets": _reset,
     "delete": _delete,
 }
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the action the command line chose (see luong.cli.parsers)."""
-    return ACTIONS[args.action](args)

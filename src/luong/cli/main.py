@@ -11,15 +11,17 @@ luong dump-log FILE [--records]   print the batches of a `.log` segment file
 luong --version
 
 Start-up is kept short: the parser (luong.cli.parsers) imports only argparse, and a
-command's module is imported when it runs. kio imports hypothesis whenever it is
-installed (for its own test strategies: 0.4 s at every start); a `luong` process
-that has not loaded hypothesis yet marks it absent, so kio skips it.
+command's module is imported when it runs: its `ACTIONS[action]` or its `run`.
+kio imports hypothesis whenever it is installed (for its own test strategies: 0.4 s
+at every start); a `luong` process that has not loaded hypothesis yet marks it
+absent, so kio skips it.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from luong.cli.parsers import build_parser
@@ -32,10 +34,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
     try:
-        return int(import_module(args.module).run(args))
+        return int(_handler(args)(args))
     except (LuongError, OSError) as error:
         print(f"luong: {error}", file=sys.stderr)
         return 1
+
+
+def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
+    """The chosen command's function: its module's `ACTIONS[args.action]` for commands
+    with actions (`luong topic create`), else its `run`."""
+    module = import_module(args.module)
+    actions = getattr(module, "ACTIONS", None)
+    run: Callable[[argparse.Namespace], int] = actions[args.action] if actions else module.run
+    return run
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from luong.cli.client_common import (
 )
 from luong.errors import LuongError
 
-__all__ = ["ACTIONS", "run", "wait_for"]
+__all__ = ["ACTIONS", "wait_for"]
 
 _SOURCE_NAMES = {
     ConfigSource.DYNAMIC_TOPIC_CONFIG.value: "topic",
@@ -215,8 +215,3 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "alter": _alter,
     "delete": _delete,
 }
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the action the command line chose (see luong.cli.parsers)."""
-    return ACTIONS[args.action](args)

@@ -24,7 +24,7 @@ from luong.cli.wire import WireClient, request_frame
 from luong.errors import ErrorCode, LuongError
 from luong.protocol.primitives import read_uvarint
 
-__all__ = ["ACTIONS", "run"]
+__all__ = ["ACTIONS"]
 
 TRANSACTION_KEY_TYPE = 1
 
@@ -196,8 +196,3 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list": _list,
     "describe": _describe,
 }
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the action the command line chose (see luong.cli.parsers)."""
-    return ACTIONS[args.action](args)

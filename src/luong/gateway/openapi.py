@@ -30,6 +30,7 @@ def _error_responses(*codes: int) -> dict[str, Any]:
         404: "no such topic (40401), partition (40402), consumer instance (40403) or route",
         405: "method not allowed",
         406: "the Accept header asks for a type this endpoint does not give",
+        403: "an internal topic, or beyond the token's reach (40301)",
         409: "consumer conflicts: instance exists (40902), illegal state (40903)",
         413: "body over 16 MiB",
         415: "wrong Content-Type",
@@ -203,7 +204,7 @@ SCHEMAS: dict[str, Any] = {
 def _topic_paths() -> dict[str, Any]:
     produce = _body({"$ref": "#/components/schemas/ProduceRequest"}, BINARY, JSON)
     produced = _ok({"$ref": "#/components/schemas/ProduceResponse"})
-    produce_errors = _error_responses(400, 404, 406, 413, 415, 422)
+    produce_errors = _error_responses(400, 403, 404, 406, 413, 415, 422)
     return {
         "/topics": {
             "get": _op(
@@ -392,10 +393,10 @@ def _admin_paths() -> dict[str, Any]:
             ),
             "patch": _op(
                 "Change a topic's settings",
-                {**_ok({"type": "object"}), **_error_responses(400, 404, 413, 422)},
+                {**_ok({"type": "object"}), **_error_responses(400, 403, 404, 413, 422)},
                 requestBody=_body(changes, V2, "application/json"),
             ),
-            "delete": _op("Delete a topic", {**NO_CONTENT, **_error_responses(400, 404)}),
+            "delete": _op("Delete a topic", {**NO_CONTENT, **_error_responses(400, 403, 404)}),
         },
         "/admin/groups": {"get": _op("Consumer groups with lag", _ok({"type": "array"}))},
         "/admin/groups/{group}": {
@@ -441,7 +442,7 @@ def _webhook_paths() -> dict[str, Any]:
         },
         "/webhooks/{id}": {
             "parameters": [hook],
-            "get": _op("A push subscription and its counters", one),
+            "get": _op("A push subscription and its counters (never its secret)", one),
             "delete": _op("Delete a push subscription", {**NO_CONTENT, **_error_responses(404)}),
         },
         "/webhooks/{id}/pause": {"parameters": [hook], "post": _op("Pause delivery", one)},

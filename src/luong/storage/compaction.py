@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from luong.protocol.records import BatchHeader, Record, build_batch, decode_batch
+from luong.protocol.records import BatchHeader, Record, decode_batch, rebuild_batch
 
 __all__ = ["OffsetMap", "compact_batch"]
 
@@ -74,18 +74,7 @@ def compact_batch(
         return bytes(batch)
     if not kept:
         return None
-    return build_batch(
-        kept,
-        compression=header.compression,
-        producer_id=header.producer_id,
-        producer_epoch=header.producer_epoch,
-        base_sequence=header.base_sequence,
-        transactional=header.is_transactional,
-        partition_leader_epoch=header.partition_leader_epoch,
-        timestamp_type=header.timestamp_type,
-        base_offset=header.base_offset,
-        last_offset=header.last_offset,
-    )
+    return rebuild_batch(header, kept, header.compression)
 
 
 def _keep(record: Record, offset_map: OffsetMap, tombstone_horizon_ms: int) -> bool:

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from group_steps import sync
 
 from luong.broker.groups import GroupService
 from luong.clock import ManualClock
@@ -23,25 +24,11 @@ from luong.coordinator.groups import (
     GroupState,
     JoinReply,
     JoinRequest,
-    Reply,
     SyncReply,
 )
 from luong.coordinator.offset_records import encode_key
 from luong.errors import CorruptRecordError
 from luong.protocol.records import Record
-
-
-def sync(
-    coordinator: GroupCoordinator,
-    now: int,
-    group: str,
-    member: str,
-    generation: int,
-    assignments: list[tuple[str, bytes]],
-) -> list[Reply]:
-    """SyncGroup as the GroupService runs it: the call, then its records made durable."""
-    replies = coordinator.sync(now, group, member, generation, assignments)
-    return replies + coordinator.persisted(now, [group])
 
 
 def join_request(new_id: str, instance_id: str | None = None) -> JoinRequest:

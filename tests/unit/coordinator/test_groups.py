@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
+from group_steps import sync
+
 from luong.coordinator.groups import (
     GroupCoordinator,
     GroupState,
     JoinReply,
     JoinRequest,
-    Reply,
     SyncReply,
 )
 
 RANGE = [("range", b"meta")]
-
-
-def sync(
-    coordinator: GroupCoordinator,
-    now: int,
-    group: str,
-    member: str,
-    generation: int,
-    assignments: list[tuple[str, bytes]],
-) -> list[Reply]:
-    """SyncGroup as the GroupService runs it: the call, then its records made durable."""
-    replies = coordinator.sync(now, group, member, generation, assignments)
-    return replies + coordinator.persisted(now, [group])
 
 
 def join_request(

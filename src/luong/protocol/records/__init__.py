@@ -23,6 +23,7 @@ from luong.protocol.records.record import (
     control_type,
     decode_batch,
     decode_batches,
+    rebuild_batch,
     recompress,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "decode_batch",
     "decode_batches",
     "decompress",
+    "rebuild_batch",
     "recompress",
     "set_base_offset",
     "split_batches",

@@ -48,6 +48,7 @@ __all__ = [
     "control_type",
     "decode_batch",
     "decode_batches",
+    "rebuild_batch",
     "recompress",
 ]
 
@@ -233,8 +234,17 @@ def recompress(batch: bytes | memoryview, compression: Compression) -> bytes:
     header = BatchHeader.parse(batch)
     if header.is_control or header.compression is compression:
         return bytes(batch)
+    return rebuild_batch(header, decode_batch(batch).records, compression)
+
+
+def rebuild_batch(
+    header: BatchHeader, records: Sequence[Record], compression: Compression
+) -> bytes:
+    """A batch like the one `header` heads (producer id, epoch, base sequence, flags,
+    timestamp type, leader epoch and offset range kept) holding `records`, compressed
+    with `compression`: what compaction and recompression write in its place."""
     return build_batch(
-        decode_batch(batch).records,
+        records,
         compression=compression,
         producer_id=header.producer_id,
         producer_epoch=header.producer_epoch,
