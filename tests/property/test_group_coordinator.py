@@ -189,7 +189,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
         taken = self.coordinator.take_records()
         self.records += taken
         if taken:
-            replies = replies + self.coordinator.persisted(self.now, [GROUP])
+            replies = replies + self.coordinator.persisted(self.now, self.coordinator.emitted)
         for reply in replies:
             client = self.client_with(reply.member_id)
             if client is None:

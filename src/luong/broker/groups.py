@@ -64,8 +64,10 @@ class GroupService:
         member_id = request.member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
         if not request.member_id:
             request = replace(request, new_member_id=member_id)
-        replies = await self._settle(self.coordinator.join(self._clock.time_ms(), request))
-        reply = await self._answer("join", request.group_id, member_id, replies)
+        now = self._clock.time_ms()
+        reply = await self._call(
+            "join", request.group_id, member_id, lambda: self.coordinator.join(now, request)
+        )
         assert isinstance(reply, JoinReply)
         return reply
 
@@ -78,10 +80,14 @@ class GroupService:
         instance_id: str | None = None,
     ) -> SyncReply:
         now = self._clock.time_ms()
-        replies = await self._settle(
-            self.coordinator.sync(now, group_id, member_id, generation_id, assignments, instance_id)
+        reply = await self._call(
+            "sync",
+            group_id,
+            member_id,
+            lambda: self.coordinator.sync(
+                now, group_id, member_id, generation_id, assignments, instance_id
+            ),
         )
-        reply = await self._answer("sync", group_id, member_id, replies)
         assert isinstance(reply, SyncReply)
         return reply
 
@@ -118,13 +124,15 @@ class GroupService:
         records = self.coordinator.take_records()
         if not records:
             return replies
+        upto = self.coordinator.emitted
         groups = {g for g in (decode_group_key(r.key) for r in records if r.key) if g}
         try:
             await self._persist(records)
         except (OSError, LuongError) as error:
             log.error("group metadata of %s not written: %s", ", ".join(sorted(groups)), error)
-            return replies + self.coordinator.persist_failed(self._clock.time_ms(), groups)
-        return replies + self.coordinator.persisted(self._clock.time_ms(), groups)
+            now = self._clock.time_ms()
+            return replies + self.coordinator.persist_failed(now, groups, upto)
+        return replies + self.coordinator.persisted(self._clock.time_ms(), upto)
 
     def listing(self, known_from_offsets: set[str]) -> list[tuple[str, str, str]]:
         """(group id, protocol type, state) of every group, those that only have
@@ -137,21 +145,16 @@ class GroupService:
         out += [(g, "consumer", GroupState.EMPTY.value) for g in known_from_offsets - known]
         return sorted(out)
 
-    async def _answer(
-        self, kind: str, group_id: str, member_id: str, replies: list[Reply]
+    async def _call(
+        self, kind: str, group_id: str, member_id: str, step: Callable[[], list[Reply]]
     ) -> Reply:
-        own = None
-        others = []
-        for reply in replies:
-            if _kind(reply) == kind and reply.group_id == group_id and reply.member_id == member_id:
-                own = reply
-            else:
-                others.append(reply)
-        self._dispatch(others)
-        if own is not None:
-            return own
-        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        """Run a JoinGroup or SyncGroup `step` of the state machine and wait for the
+        caller's own reply. The caller waits under (kind, group, member) from before the
+        step on: its reply may come out of another request while this one's records
+        are being written (a member joining during the leader's SyncGroup answers the
+        leader REBALANCE_IN_PROGRESS), and must find it waiting."""
         key = (kind, group_id, member_id)
+        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         previous = self._waiting.pop(key, None)
         if previous is not None and not previous.done():
             # the same member asked again (a retry on a new connection): the newer request
@@ -159,6 +162,7 @@ class GroupService:
             previous.set_result(_superseded(kind, group_id, member_id))
         self._waiting[key] = waiter
         try:
+            self._dispatch(await self._settle(step()))
             return await waiter
         finally:
             if self._waiting.get(key) is waiter:

@@ -94,7 +94,8 @@ class Group:
     pending_member_ids: set[str] = field(default_factory=set)  # MEMBER_ID_REQUIRED given
     join_deadline_ms: int = 0  # when PreparingRebalance completes at the latest
     initial_until_ms: int = 0  # a new group's first rebalance waits until then
-    assignment_pending: bool = False  # the leader's assignment is being written
+    # the leader's assignment stands once records up to this number are durable (0: none)
+    assignment_pending: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ class GroupCoordinator:
         self.min_session_ms, self.max_session_ms = session_timeout_range_ms
         self.groups: dict[str, Group] = {}
         self._records: list[Record] = []  # emitted, not yet taken
+        self.emitted = 0  # records emitted so far: the numbers `persisted` counts in
 
     # -- durability ------------------------------------------------------------------
 
@@ -161,7 +163,11 @@ class GroupCoordinator:
 
     def _persist(self, now_ms: int, group: Group) -> None:
         value = encode_group_value(_snapshot(group, now_ms))
-        self._records.append(Record(0, now_ms, encode_group_key(group.group_id), value))
+        self._emit(Record(0, now_ms, encode_group_key(group.group_id), value))
+
+    def _emit(self, record: Record) -> None:
+        self._records.append(record)
+        self.emitted += 1
 
     def replay(self, records: Iterable[Record], now_ms: int) -> None:
         """Rebuild groups from their metadata records (other records are skipped)."""
@@ -174,31 +180,31 @@ class GroupCoordinator:
                 continue
             self.groups[group_id] = _restore(group_id, decode_group_value(record.value), now_ms)
 
-    def persisted(self, now_ms: int, group_ids: Iterable[str]) -> list[Reply]:
-        """The records taken for these groups are durable: a leader's assignment that
-        waited for it now stands, and every member waiting in SyncGroup gets its own."""
+    def persisted(self, now_ms: int, durable: int) -> list[Reply]:
+        """The first `durable` records emitted (see `emitted`) are written: a leader's
+        assignment that waited for them now stands, and every member waiting in
+        SyncGroup gets its own. (Writes complete in the order they were emitted.)"""
         replies: list[Reply] = []
-        for group_id in group_ids:
-            group = self.groups.get(group_id)
-            if group is None or not group.assignment_pending:
+        for group in self.groups.values():
+            if not 0 < group.assignment_pending <= durable:
                 continue
-            group.assignment_pending = False
+            group.assignment_pending = 0
             if group.state is GroupState.COMPLETING_REBALANCE:
                 group.state = GroupState.STABLE
                 replies += [self._assignment_reply(group, m) for m in self._stop_waiting(group)]
         return replies
 
-    def persist_failed(self, now_ms: int, group_ids: Iterable[str]) -> list[Reply]:
-        """The records of these groups could not be written: an assignment waiting for
-        them does not stand (its members are told COORDINATOR_NOT_AVAILABLE) and the
-        groups rebalance again (Kafka does the same)."""
+    def persist_failed(self, now_ms: int, group_ids: Iterable[str], upto: int) -> list[Reply]:
+        """The records of these groups, up to number `upto`, could not be written: an
+        assignment waiting for them does not stand (its members are told
+        COORDINATOR_NOT_AVAILABLE) and the groups rebalance again (as Kafka does)."""
         replies: list[Reply] = []
         for group_id in group_ids:
             group = self.groups.get(group_id)
             if group is None or not group.members:
                 continue
-            if group.assignment_pending:
-                group.assignment_pending = False
+            if 0 < group.assignment_pending <= upto:
+                group.assignment_pending = 0
                 replies += [
                     SyncReply(group_id, m.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
                     for m in self._stop_waiting(group)
@@ -323,7 +329,7 @@ class GroupCoordinator:
             SyncReply(group.group_id, m.member_id, ErrorCode.REBALANCE_IN_PROGRESS)
             for m in self._stop_waiting(group)
         ]
-        group.assignment_pending = False
+        group.assignment_pending = 0
         group.state = GroupState.PREPARING_REBALANCE
         timeout = max((m.rebalance_timeout_ms for m in group.members.values()), default=0)
         group.join_deadline_ms = now_ms + timeout
@@ -408,8 +414,8 @@ class GroupCoordinator:
         given = dict(assignments)
         for target, m in group.members.items():
             m.assignment = given.get(target, b"")  # none from the leader: none at all
-        group.assignment_pending = True
         self._persist(now_ms, group)
+        group.assignment_pending = self.emitted
         return []
 
     @staticmethod
@@ -510,7 +516,7 @@ class GroupCoordinator:
         if group is not None and group.members:
             return ErrorCode.NON_EMPTY_GROUP
         if self.groups.pop(group_id, None) is not None:
-            self._records.append(Record(0, now_ms, encode_group_key(group_id), None))
+            self._emit(Record(0, now_ms, encode_group_key(group_id), None))
         return ErrorCode.NONE
 
     def check_commit(

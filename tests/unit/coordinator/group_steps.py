@@ -16,4 +16,4 @@ def sync(
 ) -> list[Reply]:
     """SyncGroup as the GroupService runs it: the call, then its records made durable."""
     replies = coordinator.sync(now, group, member, generation, assignments)
-    return replies + coordinator.persisted(now, [group])
+    return replies + coordinator.persisted(now, coordinator.emitted)

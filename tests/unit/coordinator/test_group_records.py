@@ -239,3 +239,30 @@ def test_a_failed_write_fails_every_waiting_member() -> None:
 
     replies = asyncio.run(scenario())
     assert [(r.error_code, r.assignment) for r in replies] == [(15, b""), (15, b"")]
+
+
+def test_a_member_joining_during_the_leaders_write_does_not_leave_the_leader_hanging() -> None:
+    """The leader's SyncGroup is answered REBALANCE_IN_PROGRESS by the join that
+    restarts the rebalance while its assignment is being written; it must get that
+    answer, not wait forever."""
+    release = asyncio.Event()
+
+    async def slow_persist(records: list[Record]) -> None:
+        await release.wait()
+
+    async def scenario() -> tuple[SyncReply, JoinReply]:
+        coordinator = GroupCoordinator(initial_delay_ms=0)
+        service = GroupService(coordinator, ManualClock(0), slow_persist)
+        coordinator.join(0, join_request("a"))
+        leader = asyncio.ensure_future(service.sync("g", "a", 1, [("a", b"p0")]))
+        await asyncio.sleep(0)  # the leader's assignment is being written
+        newcomer = asyncio.ensure_future(service.join(join_request("b")))
+        await asyncio.sleep(0)
+        release.set()
+        synced = await asyncio.wait_for(leader, 2)
+        rejoined = await service.join(replace(join_request(""), member_id="a"))
+        return synced, rejoined if rejoined.error_code else await asyncio.wait_for(newcomer, 2)
+
+    synced, joined = asyncio.run(scenario())
+    assert synced.error_code == 27  # REBALANCE_IN_PROGRESS: rejoin
+    assert joined.error_code == 0 and joined.generation_id == 2
