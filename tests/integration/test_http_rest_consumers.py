@@ -187,3 +187,25 @@ def test_rapid_subscribe_unsubscribe_assign_leaves_a_working_instance(
         assert http(luong, "POST", f"{base}/subscription", {"topics": ["rc-rapid"]})[0] == 204
         assert len(read(luong, base, 6)) == 6  # a member again: the group's partitions
         assert http(luong, "DELETE", base)[0] == 204
+
+
+def test_a_member_the_group_gives_nothing_is_not_held_up_on_every_call(
+    luong: LuongProcess,
+) -> None:
+    """Two instances, one partition: the one left without partitions waits for the
+    assignment once, then its records calls take their timeout, not 5 s each."""
+    import time
+
+    setup_topic(luong, "rc-few", 1, [b"only"])
+    bases = [create_instance(luong, "rc-few-group", name=f"few-{i}") for i in range(2)]
+    for base in bases:
+        assert http(luong, "POST", f"{base}/subscription", {"topics": ["rc-few"]})[0] == 204
+    for base in bases:
+        http(luong, "GET", f"{base}/records?timeout=200", accept=BINARY)  # the joins
+    idle = next(b for b in bases if not http(luong, "GET", f"{b}/assignments")[1]["partitions"])
+    started = time.monotonic()
+    for _ in range(3):
+        assert http(luong, "GET", f"{idle}/records?timeout=200", accept=BINARY)[0] == 200
+    assert time.monotonic() - started < 3  # 3 calls of 0.2 s, not 3 x 5 s
+    for base in bases:
+        http(luong, "DELETE", base)

@@ -229,6 +229,18 @@ def test_bad_subscriptions_are_refused(luong: LuongProcess) -> None:
             422,
             "concurrency",
         ),
+        (
+            {"topic": "wh-bad", "url": "http://h/", "dead_letter_topic": "__consumer_offsets"},
+            422,
+            422,
+            "internal topic",
+        ),
+        (
+            {"topic": "wh-bad", "url": "http://h/", "dead_letter_topic": "no such name!"},
+            422,
+            422,
+            "dead_letter_topic",
+        ),
     ]:
         got, answer = http_call(luong.http_url, "POST", "/webhooks", body, content_type=V2)
         assert (got, answer["error_code"]) == (status, code), (body, answer)

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from luong.broker.internal import Ticker
 from luong.clock import Clock
-from luong.coordinator.group_records import decode_group_key
+from luong.coordinator.group_records import decode_group_key, decode_group_value
 from luong.coordinator.groups import (
     GroupCoordinator,
     GroupState,
@@ -125,13 +125,15 @@ class GroupService:
         if not records:
             return replies
         upto = self.coordinator.emitted
-        groups = {g for g in (decode_group_key(r.key) for r in records if r.key) if g}
         try:
             await self._persist(records)
         except (OSError, LuongError) as error:
-            log.error("group metadata of %s not written: %s", ", ".join(sorted(groups)), error)
-            now = self._clock.time_ms()
-            return replies + self.coordinator.persist_failed(now, groups, upto)
+            failed = _generations(records)
+            names = ", ".join(sorted(g for g, _ in failed))
+            log.error("group metadata of %s not written: %s", names, error)
+            groups = {g for g, _ in failed}
+            replies = [_withdrawn(r) if r.group_id in groups else r for r in replies]
+            return replies + self.coordinator.persist_failed(self._clock.time_ms(), failed, upto)
         return replies + self.coordinator.persisted(self._clock.time_ms(), upto)
 
     def listing(self, known_from_offsets: set[str]) -> list[tuple[str, str, str]]:
@@ -179,6 +181,26 @@ def _superseded(kind: str, group_id: str, member_id: str) -> Reply:
     if kind == "join":
         return JoinReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)
     return SyncReply(group_id, member_id, ErrorCode.REBALANCE_IN_PROGRESS)
+
+
+def _generations(records: list[Record]) -> set[tuple[str, int | None]]:
+    """(group, generation) of each group metadata record (None for a tombstone)."""
+    out: set[tuple[str, int | None]] = set()
+    for record in records:
+        group_id = decode_group_key(record.key) if record.key is not None else None
+        if group_id is not None:
+            value = record.value
+            out.add((group_id, None if value is None else decode_group_value(value).generation_id))
+    return out
+
+
+def _withdrawn(reply: Reply) -> Reply:
+    """A success the failed write was to make good (a static member's rejoin): refused."""
+    if reply.error_code == ErrorCode.NONE:
+        if isinstance(reply, JoinReply):
+            return JoinReply(reply.group_id, reply.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+        return SyncReply(reply.group_id, reply.member_id, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+    return reply
 
 
 def _kind(reply: Reply) -> str:

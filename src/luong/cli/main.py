@@ -14,7 +14,8 @@ Start-up is kept short: the parser (luong.cli.parsers) imports only argparse, an
 command's module is imported when it runs: its `ACTIONS[action]` or its `run`.
 kio imports hypothesis whenever it is installed (for its own test strategies: 0.4 s
 at every start); a `luong` process that has not loaded hypothesis yet marks it
-absent, so kio skips it.
+absent while kio loads its check, so kio skips it, and then lets it be imported
+again by whatever else the command runs.
 """
 
 from __future__ import annotations
@@ -32,12 +33,25 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
+    _load_kio_without_hypothesis()
     try:
         return int(_handler(args)(args))
     except (LuongError, OSError) as error:
         print(f"luong: {error}", file=sys.stderr)
         return 1
+
+
+def _load_kio_without_hypothesis() -> None:
+    """kio checks once, when its `_phantom` module loads, whether hypothesis imports:
+    let that check fail, then take the block away, so that anything a command imports
+    later (a user's pipeline, say) can still import hypothesis."""
+    if "hypothesis" in sys.modules:
+        return
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]
+    try:
+        import kio.static._phantom  # noqa: F401
+    finally:
+        del sys.modules["hypothesis"]
 
 
 def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:

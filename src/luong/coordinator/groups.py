@@ -194,14 +194,20 @@ class GroupCoordinator:
                 replies += [self._assignment_reply(group, m) for m in self._stop_waiting(group)]
         return replies
 
-    def persist_failed(self, now_ms: int, group_ids: Iterable[str], upto: int) -> list[Reply]:
-        """The records of these groups, up to number `upto`, could not be written: an
-        assignment waiting for them does not stand (its members are told
-        COORDINATOR_NOT_AVAILABLE) and the groups rebalance again (as Kafka does)."""
+    def persist_failed(
+        self, now_ms: int, failed: Iterable[tuple[str, int | None]], upto: int
+    ) -> list[Reply]:
+        """Records up to number `upto` could not be written, those of these (group,
+        generation) pairs (generation None: a tombstone): an assignment waiting for them
+        does not stand (its members are told COORDINATOR_NOT_AVAILABLE) and the group
+        rebalances again, as Kafka does; a group that has moved on to another
+        generation since is left alone (Kafka ignores such a store callback)."""
         replies: list[Reply] = []
-        for group_id in group_ids:
+        for group_id, generation in failed:
             group = self.groups.get(group_id)
             if group is None or not group.members:
+                continue
+            if generation is not None and generation != group.generation_id:
                 continue
             if 0 < group.assignment_pending <= upto:
                 group.assignment_pending = 0
@@ -275,6 +281,7 @@ class GroupCoordinator:
         not change it gets the current generation back without a rebalance."""
         new_id = request.new_member_id or f"{request.client_id or 'member'}-{uuid.uuid4()}"
         unchanged = old.protocols == list(request.protocols)
+        fenced = _dismiss(group, old, ErrorCode.FENCED_INSTANCE_ID)  # the old id's requests
         del group.members[old.member_id]
         old.member_id, old.protocols = new_id, list(request.protocols)
         old.session_timeout_ms = request.session_timeout_ms
@@ -284,18 +291,17 @@ class GroupCoordinator:
             group.leader_id = new_id if group.leader_id not in group.members else group.leader_id
         if group.state is GroupState.STABLE and unchanged:
             self._persist(now_ms, group)
-            return [
-                JoinReply(
-                    group.group_id,
-                    new_id,
-                    ErrorCode.NONE,
-                    group.generation_id,
-                    group.protocol_type,
-                    group.protocol_name,
-                    group.leader_id or "",
-                )
-            ]
-        return self._rejoin(now_ms, group, old)
+            back = JoinReply(
+                group.group_id,
+                new_id,
+                ErrorCode.NONE,
+                group.generation_id,
+                group.protocol_type,
+                group.protocol_name,
+                group.leader_id or "",
+            )
+            return [*fenced, back]
+        return fenced + self._rejoin(now_ms, group, old)
 
     def _add_member(
         self, now_ms: int, group: Group, request: JoinRequest, member_id: str
@@ -455,15 +461,17 @@ class GroupCoordinator:
         departures complete. A static member may leave by its instance id alone (member
         id ""); with both, they must match (FENCED_INSTANCE_ID otherwise)."""
         group = self.groups.get(group_id)
-        codes = []
+        codes, replies = [], []
         for member_id, instance_id in leaving:
             code, member = ErrorCode.UNKNOWN_MEMBER_ID, None
             if group is not None:
                 code, member = _leaving_member(group, member_id, instance_id)
             if member is not None and group is not None:
+                replies += _dismiss(group, member, ErrorCode.UNKNOWN_MEMBER_ID)
                 del group.members[member.member_id]
             codes.append(code)
-        replies = self._after_departure(now_ms, group) if group and ErrorCode.NONE in codes else []
+        if group and ErrorCode.NONE in codes:
+            replies += self._after_departure(now_ms, group)
         return codes, replies
 
     def _after_departure(self, now_ms: int, group: Group) -> list[Reply]:
@@ -482,12 +490,13 @@ class GroupCoordinator:
         replies: list[Reply] = []
         for group in list(self.groups.values()):
             expired = [
-                m.member_id
+                m
                 for m in group.members.values()
                 if not m.awaiting_join and now_ms - m.last_heartbeat_ms > m.session_timeout_ms
             ]
-            for member_id in expired:
-                del group.members[member_id]
+            for member in expired:
+                replies += _dismiss(group, member, ErrorCode.UNKNOWN_MEMBER_ID)
+                del group.members[member.member_id]
             if expired:
                 replies += self._after_departure(now_ms, group)
             replies += self._maybe_complete_join(now_ms, group)
@@ -618,6 +627,18 @@ def _leaving_member(
         return (ErrorCode.FENCED_INSTANCE_ID, None) if fenced else (ErrorCode.NONE, static)
     member = group.members.get(member_id)
     return (ErrorCode.NONE, member) if member is not None else (ErrorCode.UNKNOWN_MEMBER_ID, None)
+
+
+def _dismiss(group: Group, member: Member, code: ErrorCode) -> list[Reply]:
+    """Answer `code` to the JoinGroup or SyncGroup the member is waiting in (it is being
+    replaced or removed: nothing else would answer it)."""
+    replies: list[Reply] = []
+    if member.awaiting_join:
+        replies.append(JoinReply(group.group_id, member.member_id, code))
+    if member.awaiting_sync:
+        replies.append(SyncReply(group.group_id, member.member_id, code))
+    member.awaiting_join = member.awaiting_sync = False
+    return replies
 
 
 def _membership(group: Group | None, member_id: str, instance_id: str | None) -> ErrorCode:

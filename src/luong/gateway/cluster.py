@@ -111,6 +111,10 @@ class Cluster(Protocol):
 
     def topic(self, name: str) -> TopicDescription | None: ...
 
+    def internal(self, name: str) -> bool:
+        """Whether `name` is an internal topic's (whether or not it exists): clients
+        never write to those."""
+
     async def create_topic(
         self, name: str, partitions: int, configs: Mapping[str, str]
     ) -> TopicDescription: ...

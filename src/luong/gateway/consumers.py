@@ -86,6 +86,7 @@ class ConsumerInstance:
     fetch_min_bytes: int
     settings: dict[str, Any]
     mode: str = ""
+    joining: bool = False  # subscribed, and the group has not assigned anything yet
     last_used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -316,6 +317,7 @@ async def _subscribe(request: web.Request) -> web.Response:
                 consumer.subscribe(topics=names)
             else:
                 consumer.subscribe(pattern=pattern)
+        instance.joining = True
     return _no_content()
 
 
@@ -515,9 +517,14 @@ async def _fetch(
 
 
 async def _joined(instance: ConsumerInstance) -> list[ConsumerRecord[Any, Any]]:
-    """Poll a subscribed instance until its group assigns it partitions (or JOIN_WAIT_S
-    passes); the records those polls brought."""
-    consumer, got = instance.consumer, []
+    """After a subscription, poll until the group assigns the instance partitions (at
+    most JOIN_WAIT_S, once: a member the group gives nothing is not held up again);
+    the records those polls brought."""
+    consumer = instance.consumer
+    got: list[ConsumerRecord[Any, Any]] = []
+    if not instance.joining:
+        return got
+    instance.joining = False
     deadline = time.monotonic() + JOIN_WAIT_S
     with _consumer_errors():
         while consumer.subscription() and not consumer.assignment():

@@ -55,6 +55,9 @@ class LocalCluster:
         info = self._broker.topics.get(name)
         return None if info is None else self._describe(info)
 
+    def internal(self, name: str) -> bool:
+        return is_internal_topic(name)
+
     def _describe(self, info: TopicInfo) -> TopicDescription:
         cached = self._described.get(info.name)
         if cached is not None and cached[0] is info:

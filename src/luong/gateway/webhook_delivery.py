@@ -13,7 +13,9 @@ answer in 10 s) is retried after `backoff_ms`, doubling up to `max_backoff_ms`,
 with jitter; after `max_attempts` the records go to the dead-letter topic with
 `luong.dlq.*` headers, and delivery moves on. `concurrency` caps how many
 partitions deliver at once, `rate_per_s` the requests per second. A receiver
-that hangs or fails holds up only its own subscription.
+that hangs or fails holds up only its own subscription. If the dead-letter topic
+refuses a record too, the subscription is paused with the reason in `last_error`
+(retrying would deliver the batch again and again).
 
 Time, jitter and sleeping are injected (a Clock, a random.Random, a sleep
 coroutine), so backoff and pacing are tested without waiting. Owned by the
@@ -43,7 +45,7 @@ from luong.gateway.streams import StreamRecord, read_chunk
 from luong.gateway.webhook_store import WebhookSettings, WebhookStore
 from luong.types import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
 
-__all__ = ["WebhookManager", "WebhookState", "backoff_s", "group_of"]
+__all__ = ["DeadLetterRefused", "WebhookManager", "WebhookState", "backoff_s", "group_of"]
 
 log = logging.getLogger("luong.gateway")
 REQUEST_TIMEOUT_S = 10.0
@@ -162,6 +164,9 @@ class WebhookManager:
                 await self._follow(state, tp)
             except asyncio.CancelledError:
                 raise
+            except DeadLetterRefused as error:  # retrying would deliver the batch forever
+                await self._halt(state, str(error))
+                return
             except Exception as error:  # the log or the commit failed: retry from the commit
                 log.exception("webhook %s on %s failed", state.settings.id, tp)
                 state.last_error = f"{type(error).__name__}: {error}"
@@ -239,6 +244,18 @@ class WebhookManager:
         except (aiohttp.ClientError, TimeoutError) as error:
             return f"{type(error).__name__}: {error}"
 
+    async def _halt(self, state: WebhookState, reason: str) -> None:
+        """Pause the subscription, saying why, from inside one of its own tasks."""
+        log.error("webhook %s paused: %s", state.settings.id, reason)
+        state.settings.paused = True
+        state.last_error = reason
+        current = asyncio.current_task()
+        for task in state.tasks:
+            if task is not current:
+                task.cancel()
+        state.tasks = []
+        await self.store.save(state.settings)
+
     async def _dead_letter(self, state: WebhookState, record: StreamRecord, reason: str) -> None:
         settings = state.settings
         topic = settings.dead_letter_topic
@@ -254,8 +271,19 @@ class WebhookManager:
             ("luong.dlq.subscription", settings.id.encode()),
         )
         dead = ProducerRecord(record.key, record.value, tuple(record.headers) + headers)
-        await self.cluster.produce(topic, [dead])
+        try:
+            [result] = await self.cluster.produce(topic, [dead])
+        except LuongError as error:
+            raise DeadLetterRefused(
+                f"dead-letter topic {topic} refused a record: {error}"
+            ) from None
+        if result.error is not None:
+            raise DeadLetterRefused(f"dead-letter topic {topic} refused a record: {result.error}")
         state.dead_lettered += 1
+
+
+class DeadLetterRefused(Exception):
+    """A record that failed delivery could not be put in the dead-letter topic either."""
 
 
 def group_of(state: WebhookState) -> str:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from luong.errors import LuongError
 from luong.gateway.access import check_topic, grant_of
 from luong.gateway.cluster import Cluster
 from luong.gateway.errors import RestError, topic_not_found
@@ -34,6 +35,7 @@ from luong.gateway.media import V2, read_json
 from luong.gateway.topics import CLUSTER
 from luong.gateway.webhook_delivery import WebhookManager, WebhookState
 from luong.gateway.webhook_store import WebhookSettings
+from luong.protocol.names import validate_topic_name
 
 __all__ = ["WEBHOOKS", "webhook_routes"]
 
@@ -97,9 +99,7 @@ def _settings(cluster: Cluster, body: Any) -> WebhookSettings:
     secret = body.get("secret") or ""
     if not isinstance(secret, str):
         raise RestError(422, 422, "'secret' must be a string")
-    dead = body.get("dead_letter_topic") or f"{topic}.dlq"
-    if not isinstance(dead, str) or dead == topic:
-        raise RestError(422, 422, "'dead_letter_topic' must be another topic's name")
+    dead = _dead_letter_topic(cluster, body, topic)
     return WebhookSettings(
         id=uuid.uuid4().hex[:12],
         topic=topic,
@@ -115,6 +115,21 @@ def _settings(cluster: Cluster, body: Any) -> WebhookSettings:
         batch_size=min(numbers["batch_size"], 1000),
         concurrency=_concurrency(body),
     )
+
+
+def _dead_letter_topic(cluster: Cluster, body: dict[str, Any], topic: str) -> str:
+    """The dead-letter topic asked for (or TOPIC.dlq): a legal name of another topic,
+    not an internal one (the cluster would refuse every dead letter)."""
+    dead = body.get("dead_letter_topic") or f"{topic}.dlq"
+    if not isinstance(dead, str) or dead == topic:
+        raise RestError(422, 422, "'dead_letter_topic' must be another topic's name")
+    try:
+        validate_topic_name(dead)
+    except LuongError as error:
+        raise RestError(422, 422, f"'dead_letter_topic': {error}") from None
+    if cluster.internal(dead):
+        raise RestError(422, 422, f"'dead_letter_topic' {dead!r} is an internal topic")
+    return dead
 
 
 def _concurrency(body: dict[str, Any]) -> int:
@@ -152,7 +167,10 @@ def _reply(data: Any, status: int = 200) -> web.Response:
 
 @webhook_routes.post("/webhooks")
 async def _create(request: web.Request) -> web.Response:
-    settings = _settings(request.app[CLUSTER], await read_json(request))
+    body = await read_json(request)
+    if isinstance(body, dict) and isinstance(body.get("topic"), str):
+        check_topic(request, body["topic"])  # before its existence is told
+    settings = _settings(request.app[CLUSTER], body)
     check_topic(request, settings.topic)
     check_topic(request, settings.dead_letter_topic)
     state = await request.app[WEBHOOKS].create(settings)

@@ -166,3 +166,22 @@ def test_a_restarted_static_member_gets_its_place_back_without_a_rebalance() -> 
     assert isinstance(synced, SyncReply) and synced.assignment == b"A"
     assert coordinator.heartbeat(7, "g", "a1", generation) == 25  # the old id is fenced
     assert coordinator.heartbeat(7, "g", "b1", generation) == 0
+
+
+def test_requests_of_a_replaced_or_departed_member_are_answered() -> None:
+    """Nothing else would answer them: a replaced static member's SyncGroup gets
+    FENCED_INSTANCE_ID, a leaving member's JoinGroup UNKNOWN_MEMBER_ID."""
+    coordinator = GroupCoordinator(initial_delay_ms=0)
+    coordinator.join(0, static_request("i-a", "a1"))
+    coordinator.join(0, static_request("i-b", "b1"))
+    replies = coordinator.join(1, static_request("i-a", "", "a1"))
+    generation = max(r.generation_id for r in replies if isinstance(r, JoinReply))
+    follower = "b1" if coordinator.groups["g"].leader_id == "a1" else "a1"
+    instance = "i-b" if follower == "b1" else "i-a"
+    assert coordinator.sync(2, "g", follower, generation, []) == []  # waits for the leader
+    replies = coordinator.join(3, static_request(instance, "new"))
+    assert SyncReply("g", follower, 82) in replies  # FENCED_INSTANCE_ID
+    waiting = coordinator.join(4, static_request(instance, "", "new"))  # waits for the other
+    assert waiting == []
+    _, left = coordinator.leave(5, "g", [("new", instance)])
+    assert JoinReply("g", "new", 25) in left  # UNKNOWN_MEMBER_ID

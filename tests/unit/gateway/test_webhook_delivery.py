@@ -72,3 +72,37 @@ def test_rate_per_s_spaces_requests_on_the_injected_clock() -> None:
         asyncio.run(manager.deliver(state, [record(offset)]))
     assert manager.slept == [0.25, 0.25]  # 1/rate apart; the first goes at once
     assert state.delivered == 3
+
+
+def test_a_dead_letter_topic_that_refuses_pauses_the_subscription() -> None:
+    """Retrying would post the same batch again and again: the subscription stops,
+    saying why, instead."""
+    from luong.errors import TopicAuthorizationFailedError
+    from luong.gateway.webhook_delivery import DeadLetterRefused
+
+    class Refusing:
+        def topic(self, name: str) -> object:
+            return object()
+
+        async def produce(self, topic: str, records: Any) -> Any:
+            raise TopicAuthorizationFailedError(f"{topic!r} is an internal topic")
+
+    saved: list[bool] = []
+
+    class Store:
+        async def save(self, settings: WebhookSettings) -> None:
+            saved.append(settings.paused)
+
+    manager = WebhookManager(Refusing(), ManualClock(), random.Random(1))  # type: ignore[arg-type]
+    manager.store = Store()  # type: ignore[assignment]
+    state = WebhookState(settings(dead_letter_topic="dlq"))
+
+    async def scenario() -> None:
+        try:
+            await manager._dead_letter(state, record(7), "HTTP 500")
+        except DeadLetterRefused as error:
+            await manager._halt(state, str(error))
+
+    asyncio.run(scenario())
+    assert state.settings.paused and saved == [True]
+    assert state.last_error is not None and "dead-letter topic dlq refused" in state.last_error
