@@ -111,7 +111,7 @@ class ProduceService:
         if is_internal_topic(tp.topic):
             raise InvalidTopicError(f"cannot append to internal topic {tp.topic}")
         self._check_producer(tp, records)
-        info = self._storage.topics().get(tp.topic)
+        info = self._storage.find_topic(tp.topic)
         if info is not None and info.config.compression_type != "producer":
             records = _recompressed(records, CODECS[info.config.compression_type])
         return await self._storage.append(tp, records, durable=durable)

@@ -42,7 +42,7 @@ class TopicService:
 
     def get(self, name: str) -> TopicInfo | None:
         """A topic a client may see, or None (also for luong's internal topics)."""
-        return None if is_hidden_topic(name) else self._storage.topics().get(name)
+        return None if is_hidden_topic(name) else self._storage.find_topic(name)
 
     def topic(self, name: str) -> TopicInfo:
         """A topic a client may see: UnknownTopicOrPartitionError if there is none,

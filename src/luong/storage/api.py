@@ -220,9 +220,14 @@ class Storage(abc.ABC):
     async def close(self) -> None:
         """Flush everything and release files; the storage is unusable afterwards."""
 
+    def find_topic(self, name: str) -> TopicInfo | None:
+        """One topic, or None; engines answer it without copying `topics()` (which is
+        per request on the produce path)."""
+        return self.topics().get(name)
+
     def topic(self, name: str) -> TopicInfo:
         """One topic, or UnknownTopicOrPartitionError."""
-        info = self.topics().get(name)
+        info = self.find_topic(name)
         if info is None:
             raise UnknownTopicOrPartitionError(f"unknown topic {name!r}")
         return info

@@ -95,7 +95,8 @@ class StorageConformance:
         assert info.partitions == 3
         assert info.config.retention_ms == 1000
         assert info.config.overrides == {"retention.ms": "1000"}
-        assert s.topics()["orders"] == info
+        assert s.topics()["orders"] == info == s.find_topic("orders")
+        assert s.find_topic("nope") is None
         assert s.topic("orders").topic_id == info.topic_id
 
     @scenario

@@ -13,18 +13,17 @@ from typing import Any
 from luong.broker.context import RequestContext
 from luong.broker.handlers.base import ApiHandler, HandlerResult, fenced_code
 from luong.broker.internal import is_internal_topic
+from luong.broker.topic_service import TopicInfo
 from luong.errors import ErrorCode, LuongError
 
 __all__ = ["HANDLER", "handle"]
 
 
 async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
-    topics = ctx.broker.topics.visible()
+    topics = {t.name: ctx.broker.topics.get(t.name) for t in request.v3_and_below_topics}
     wanted = [(t.name, p) for t in request.v3_and_below_topics for p in t.partitions]
     unknown = {
-        (name, p)
-        for name, p in wanted
-        if is_internal_topic(name) or name not in topics or not 0 <= p < topics[name].partitions
+        (name, p) for name, p in wanted if is_internal_topic(name) or not _has(topics[name], p)
     }
     if unknown:
         codes: dict[tuple[str, int], int] = {
@@ -53,6 +52,10 @@ async def handle(ctx: RequestContext, request: Any) -> HandlerResult:
             {"name": name, "results_by_partition": results} for name, results in by_topic.items()
         ],
     }
+
+
+def _has(info: TopicInfo | None, partition: int) -> bool:
+    return info is not None and 0 <= partition < info.partitions
 
 
 HANDLER = ApiHandler(24, "AddPartitionsToTxn", 0, 3, handle)

@@ -17,10 +17,9 @@ Wanted = list[tuple[str, int, CommitRequest | None]]  # (topic, partition, None 
 
 
 def commit_requests(ctx: RequestContext, group_id: str, topics: Iterable[Any]) -> Wanted:
-    known_topics = ctx.broker.topics.visible()
     wanted: Wanted = []
     for topic in topics:
-        info = known_topics.get(topic.name)
+        info = ctx.broker.topics.get(topic.name)
         for p in topic.partitions:
             known = info is not None and 0 <= p.partition_index < info.partitions
             proposal = CommitRequest(

@@ -80,6 +80,9 @@ class MemoryStorage(AppendingStorage):
     def topics(self) -> Mapping[str, TopicInfo]:
         return dict(self._topics)
 
+    def find_topic(self, name: str) -> TopicInfo | None:
+        return self._topics.get(name)
+
     async def create_topic(
         self, name: str, partitions: int, configs: Mapping[str, str | None] | None = None
     ) -> TopicInfo:
