@@ -103,10 +103,16 @@ class SpecTable(Mapping[tuple[int, int], ApiSpec]):
         self._built: dict[tuple[int, int], ApiSpec] = {}
 
     def __getitem__(self, key: tuple[int, int]) -> ApiSpec:
-        spec = self._built.get(key)
+        spec = self.get(key)
         if spec is None:
-            if key not in self._accepted:
-                raise KeyError(key)
+            raise KeyError(key)
+        return spec
+
+    def get(self, key: tuple[int, int], default: None = None) -> ApiSpec | None:  # type: ignore[override]
+        """The spec of an accepted (key, version), built on first use; None otherwise
+        (once per request: a dict lookup when built)."""
+        spec = self._built.get(key)
+        if spec is None and key in self._accepted:
             spec = self._built[key] = _spec(*key)
         return spec
 

@@ -69,7 +69,10 @@ class AppendingStorage(Storage):
             if durable:
                 await self._make_durable(tp, False)  # the original may still be in flight
             return AppendResult(*duplicate, -1, partition.log_start_offset)
-        return await self._append_checked(tp, partition, batches, durable)
+        result = self._write_checked(tp, partition, batches)
+        if durable:
+            await self._make_durable(tp, True)
+        return result
 
     async def write_marker(
         self,
@@ -85,19 +88,17 @@ class AppendingStorage(Storage):
         partition.producers.check_marker(producer_id, producer_epoch)
         now = self._clock.time_ms()
         marker = build_marker(producer_id, producer_epoch, commit, coordinator_epoch, now)
-        return await self._append_checked(tp, partition, [memoryview(marker)], durable)
+        result = self._write_checked(tp, partition, [memoryview(marker)])
+        if durable:
+            await self._make_durable(tp, True)
+        return result
 
-    async def _append_checked(
-        self,
-        tp: TopicPartition,
-        partition: AppendTarget,
-        batches: list[memoryview],
-        durable: bool,
+    def _write_checked(
+        self, tp: TopicPartition, partition: AppendTarget, batches: list[memoryview]
     ) -> AppendResult:
+        """Write what passed the checks and record it, with no await in between."""
         now = self._clock.time_ms()
         result = self._write(tp, batches, now)
         partition.producers.record(batches, result.base_offset, now)
         self._appended(tp)
-        if durable:
-            await self._make_durable(tp, True)
         return result

@@ -78,9 +78,13 @@ class IndexFile:
     def write_pending(self) -> None:
         """Write the entries added with `defer` in one go."""
         firsts, seconds = self._entries()
-        if self._on_file == len(firsts):
+        pending = len(firsts) - self._on_file
+        if pending == 0:
             return
-        data = self._encode(firsts[self._on_file :], seconds[self._on_file :])
+        if pending == 1:  # an append's one new entry: the common case, packed at once
+            data = self.entry.pack(firsts[-1], seconds[-1])
+        else:
+            data = self._encode(firsts[self._on_file :], seconds[self._on_file :])
         os.pwrite(self.fd, data, self._on_file * self.entry.size)
         self._on_file = len(firsts)
 

@@ -271,7 +271,7 @@ class LogStorage(AppendingStorage):
             result = log.append(batches, now_ms)
         except OSError as error:
             raise KafkaStorageError(f"cannot append to {tp}: {error}") from error
-        self._count_towards_checkpoint(sum(len(batch) for batch in batches))
+        self._count_towards_checkpoint(sum(map(len, batches)))
         if len(log.segments) != segments_before:
             self._flusher.schedule(log)  # a sealed segment is flushed in the background
         return result
