@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("file")
     dump.add_argument("--records", action="store_true", help="decode every record too")
     dump.set_defaults(module="luong.cli.dump_log")
-    for add in (_serve, _topic, _group, _transaction, _bench, _produce, _consume):
+    for add in (_serve, _topic, _group, _transaction, _bench, _produce, _consume, _pipeline):
         add(commands)
     return parser
 
@@ -263,3 +263,41 @@ def _consume(commands: Commands) -> None:
     )
     add_client_options(consume)
     consume.set_defaults(module="luong.cli.consume")
+
+
+def _pipeline(commands: Commands) -> None:
+    command = commands.add_parser("pipeline", help="run and watch stream-processing pipelines")
+    actions = command.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="run a worker of the pipeline a Python file defines")
+    run.add_argument("file", help="a .py file that makes a luong.pipelines.Pipeline")
+    run.add_argument("--pipeline", metavar="NAME", help="which pipeline, if the file makes several")
+    run.add_argument(
+        "--from",
+        dest="start",
+        metavar="WHERE",
+        help="process history from WHERE (earliest, an offset, @MILLIS or an ISO date-time)"
+        " and exit when done",
+    )
+    run.add_argument(
+        "--until", metavar="WHERE", help="with --from: stop before WHERE (default: the end now)"
+    )
+    run.add_argument(
+        "--output-suffix", default="", metavar="TEXT", help="with --from: append TEXT to outputs"
+    )
+    run.add_argument("--state-dir", metavar="DIR", help="where local state lives (luong-state)")
+    run.add_argument(
+        "--http-listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="status and interactive queries (127.0.0.1:0: a free port); 'none' turns it off",
+    )
+    run.add_argument("--http-token", metavar="TOKEN", help="bearer token the endpoint requires")
+    run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    listing = actions.add_parser("list", help="pipelines with running workers")
+    status = actions.add_parser("status", help="a pipeline's workers, partitions, lag and state")
+    status.add_argument("name")
+    status.add_argument("--json", action="store_true", help="the workers' status as JSON")
+    for parser in (run, listing, status):
+        add_client_options(parser)
+        parser.set_defaults(module="luong.cli.pipeline")
+    run.set_defaults(bootstrap=None)  # the pipeline's own unless given

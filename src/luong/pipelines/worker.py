@@ -1,0 +1,611 @@
+"""The live worker: a pipeline's tasks fed by a consumer group, committed in segments.
+
+One thread does everything with Kafka (an HTTP thread only reads status and
+stores, under `lock`):
+
+    consume a batch -> decode each record -> Engine.process      (outputs wait)
+    every commit_interval_ms, at a rebalance and at the end: commit
+
+A commit with exactly_once: the outbox, dead letters and changelog records are
+produced in the open transaction, the segment's input positions go in with
+send_offsets_to_transaction (the group's metadata fences a zombie of an older
+generation), the transaction commits, and only then do stores write their changes
+locally with the changelog offset they reached. With at_least_once: the same
+records are produced and flushed, the stores write, the offsets are committed.
+
+If a transaction fails (abortable), it is aborted, the engine forgets the segment,
+and the consumer goes back to the last committed positions: the segment runs again.
+
+Rebalances (range assignment, so that same-numbered partitions of co-partitioned
+topics land on one worker): before partitions are revoked the work is committed
+and their tasks closed; for assigned partitions tasks are built, their stores
+restored from the changelog tail, then opened. A partition that comes back to this
+worker finds its store current and restores almost nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from luong.pipelines.admin import prepare_topics
+from luong.pipelines.codecs import CodecError
+from luong.pipelines.engine import Engine, StoreFlush, Task
+from luong.pipelines.pipeline import Pipeline
+from luong.pipelines.record import Record
+from luong.pipelines.restore import Restorer, TableReader, changelog_topic
+from luong.pipelines.slots import Slot, take_slot
+from luong.pipelines.state import Backend, MemoryBackend, RocksBackend, StateStore
+from luong.pipelines.status import STATUS_TOPIC, StatusServer
+from luong.pipelines.topology import SourceNode
+
+__all__ = ["PipelineError", "Worker", "WorkerOptions", "dead_letter_headers", "run"]
+
+log = logging.getLogger("luong.pipelines")
+_STATUS_INTERVAL_S = 2.0
+_BATCH = 2000
+
+
+class PipelineError(Exception):
+    """The pipeline stopped: a record failed with on_error="stop", or Kafka said no."""
+
+
+class WorkerOptions:
+    """How to run a worker (defaults from the pipeline)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        bootstrap: str | None = None,
+        state_dir: str | None = None,
+        http_listen: str | None = "127.0.0.1:0",
+        http_token: str | None = None,
+        timeout_s: float = 30.0,
+        on_ready: Callable[[Worker], None] | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap or pipeline.bootstrap
+        self.state_dir = Path(state_dir or pipeline.state_dir)
+        self.http_listen = http_listen
+        self.http_token = http_token
+        self.timeout_s = timeout_s
+        self.on_ready = on_ready
+
+
+def dead_letter_headers(
+    headers: list[tuple[str, bytes | None]],
+    error: BaseException,
+    topic: str,
+    partition: int,
+    offset: int,
+) -> list[tuple[str, bytes | None]]:
+    """The input's headers plus `luong.dlq.*`: why, and where the record came from."""
+    return [
+        *headers,
+        ("luong.dlq.reason", f"{type(error).__name__}: {error}".encode()),
+        ("luong.dlq.topic", topic.encode()),
+        ("luong.dlq.partition", str(partition).encode()),
+        ("luong.dlq.offset", str(offset).encode()),
+    ]
+
+
+class Worker:
+    """One worker of a pipeline (see the module doc)."""
+
+    def __init__(self, pipeline: Pipeline, options: WorkerOptions) -> None:
+        self.pipeline = pipeline
+        self.options = options
+        self.lock = threading.RLock()
+        self.eos = pipeline.guarantee == "exactly_once"
+        self.config: dict[str, Any] = {"bootstrap.servers": options.bootstrap, **pipeline.config}
+        self.state = "starting"
+        self.started_ms = int(time.time() * 1000)
+        self.counts = {"records_in": 0, "records_out": 0, "dead_letters": 0, "commits": 0}
+        self.restored = {"records": 0, "seconds": 0.0}
+        self._stop = threading.Event()
+        self._positions: dict[tuple[str, int], int] = {}
+        self._committed: dict[tuple[str, int], int] = {}
+        self._last_timestamp: dict[tuple[str, int], int] = {}
+        self._dead: list[tuple[str, bytes | None, bytes | None, Any, int]] = []
+        self._current: Message | None = None
+        self._rates = (time.monotonic(), 0, 0, 0.0, 0.0)
+        self._failure: BaseException | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        """Run until `stop()`; 0 on a clean stop."""
+        self.slot: Slot = take_slot(self.options.state_dir, self.pipeline.name)
+        try:
+            self._start()
+            self._loop()
+            return 0
+        finally:
+            self._shutdown()
+
+    def _start(self) -> None:
+        admin = AdminClient(self.config)
+        self.partitions = prepare_topics(admin, self.pipeline, self.options.timeout_s)
+        self.engine = Engine(self.pipeline, self.partitions, self._failed, self._backend)
+        self.sources: dict[str, SourceNode] = {
+            s.topic: s for sub in self.engine.subs for s in sub.sources
+        }
+        self.status_producer = Producer({**self.config, "linger.ms": 50})
+        self.producer = Producer(self._producer_config())
+        if self.eos:
+            self.producer.init_transactions(self.options.timeout_s)
+            self.producer.begin_transaction()
+        self.restorer = Restorer(self.config, self.pipeline.name, self.options.timeout_s)
+        tables = list(self.pipeline.tables.values())
+        self.tables = TableReader(
+            self.config, self.pipeline.name, tables, lambda topic: self.partitions[topic]
+        )
+        self.tables.catch_up(self.options.timeout_s)
+        self.http = self._http()
+        self.consumer = Consumer(self._consumer_config())
+        self.consumer.subscribe(
+            sorted(self.sources),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self.state = "running"
+        log.info(
+            "pipeline %s worker %s running (%s)%s",
+            self.pipeline.name,
+            self.slot.worker_id,
+            self.pipeline.guarantee,
+            f", HTTP {self.http.url}" if self.http else "",
+        )
+        if self.options.on_ready:
+            self.options.on_ready(self)
+
+    def _producer_config(self) -> dict[str, Any]:
+        config = {
+            **self.config,
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+        if self.eos:
+            config["transactional.id"] = f"{self.pipeline.name}-{self.slot.worker_id}"
+            config.setdefault("transaction.timeout.ms", 10_000)
+        return config
+
+    def _consumer_config(self) -> dict[str, Any]:
+        return {
+            **self.config,
+            "group.id": self.pipeline.name,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "partition.assignment.strategy": "range",
+            "client.id": f"{self.pipeline.name}-{self.slot.worker_id}",
+        }
+
+    def _http(self) -> StatusServer | None:
+        if not self.options.http_listen:
+            return None
+        host, _, port = self.options.http_listen.rpartition(":")
+        server = StatusServer(self, host or "127.0.0.1", int(port or 0), self.options.http_token)
+        server.start()
+        return server
+
+    def _backend(self, store: str, partition: int) -> Backend:
+        if self.pipeline.state_store == "memory":
+            return MemoryBackend()
+        return RocksBackend(self.slot.store_path(store, partition))
+
+    def _shutdown(self) -> None:
+        consumer = getattr(self, "consumer", None)
+        if consumer is not None:
+            try:
+                if self._failure is None:
+                    self._commit()
+            except Exception as error:  # the process is stopping: report, close the rest
+                log.error("final commit failed: %s", error)
+            self.state = "stopped"
+            consumer.close()
+        for name in ("tables", "restorer"):
+            part = getattr(self, name, None)
+            if part is not None:
+                part.close()
+        engine: Engine | None = getattr(self, "engine", None)
+        if engine is not None:
+            for key in list(engine.tasks):
+                engine.remove_task(key)
+        http: StatusServer | None = getattr(self, "http", None)
+        if http is not None:
+            http.close()
+        if getattr(self, "status_producer", None):
+            self._publish_status(tombstone=True)
+            self.status_producer.flush(5)
+        self.slot.release()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        interval_s = self.pipeline.commit_interval_ms / 1000
+        next_commit = time.monotonic() + interval_s
+        next_status = time.monotonic()
+        while not self._stop.is_set():
+            messages = self.consumer.consume(_BATCH, min(interval_s, 0.1))
+            with self.lock:
+                self.tables.poll()
+                for message in messages:
+                    self._handle(message)
+            if self._failure is not None:
+                raise self._failure
+            now = time.monotonic()
+            if now >= next_commit:
+                with self.lock:
+                    self._commit()
+                next_commit = now + interval_s
+            if now >= next_status:
+                self._publish_status()
+                next_status = now + _STATUS_INTERVAL_S
+
+    def _handle(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                return
+            if error.fatal():
+                raise PipelineError(f"consumer: {error.str()}")
+            log.warning("consumer: %s", error.str())
+            return
+        topic, partition, offset = _coordinates(message)
+        if (topic, partition) not in self._positions:
+            return  # revoked while the batch was on its way
+        source = self.sources[topic]
+        self._current = message
+        self.counts["records_in"] += 1
+        timestamp = message.timestamp()[1]
+        try:
+            key = source.key_codec.decode(message.key())
+            value = source.value_codec.decode(message.value())
+        except CodecError as decode_error:
+            self._failed(None, decode_error)
+        else:
+            record = Record(value, key, timestamp, _headers(message), topic, partition, offset)
+            self.engine.process(record)
+        self._positions[(topic, partition)] = offset + 1
+        self._last_timestamp[(topic, partition)] = timestamp
+
+    def _failed(self, record: Record | None, error: BaseException) -> None:
+        """A record failed to decode or in an operator: dead-letter it or stop."""
+        message = self._current
+        assert message is not None
+        where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+        if self.pipeline.on_error == "stop":
+            self._failure = PipelineError(f"record {where} failed: {type(error).__name__}: {error}")
+            raise self._failure
+        log.warning(
+            "record %s to %s: %s: %s",
+            where,
+            self.pipeline.dead_letter_topic,
+            type(error).__name__,
+            error,
+        )
+        headers = dead_letter_headers(_headers(message), error, *_coordinates(message))
+        self._dead.append(
+            (
+                self.pipeline.dead_letter_topic,
+                message.key(),
+                message.value(),
+                headers,
+                message.timestamp()[1],
+            )
+        )
+        self.counts["dead_letters"] += 1
+
+    # -- commits -----------------------------------------------------------------------
+
+    def _commit(self) -> None:
+        changed = [
+            tp for tp, offset in self._positions.items() if self._committed.get(tp) != offset
+        ]
+        flushed = self.engine.flush()
+        outbox = self.engine.take_outbox()
+        if not changed and not flushed and not outbox and not self._dead:
+            return
+        try:
+            self._produce_all(outbox)
+            checkpoints = self._produce_changelogs(flushed)
+            offsets = [TopicPartition(t, p, self._positions[(t, p)]) for t, p in changed]
+            if self.eos:
+                self.producer.flush(self.options.timeout_s)
+                if offsets:
+                    self.producer.send_offsets_to_transaction(
+                        offsets, self.consumer.consumer_group_metadata(), self.options.timeout_s
+                    )
+                self.producer.commit_transaction(self.options.timeout_s)
+            else:
+                self._flush_or_fail()
+        except KafkaException as error:
+            self._commit_failed(error)
+            return
+        for store, _, changes in flushed:
+            store.committed(changes, checkpoints.get(id(store)))
+        if not self.eos and changed:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        for tp in changed:
+            self._committed[tp] = self._positions[tp]
+        self.counts["records_out"] += len(outbox)
+        self.counts["commits"] += 1
+        self._dead.clear()
+        if self.eos:
+            self.producer.begin_transaction()
+
+    def _produce_all(self, outbox: list[Any]) -> None:
+        produce = self.producer.produce
+        for topic, partition, key, value, headers, timestamp in outbox:
+            extra = {} if partition is None else {"partition": partition}
+            self._produce(produce, topic, key, value, headers, timestamp, extra)
+        for topic, key, value, headers, timestamp in self._dead:
+            self._produce(produce, topic, key, value, headers, timestamp, {})
+
+    def _produce(
+        self,
+        produce: Any,
+        topic: str,
+        key: Any,
+        value: Any,
+        headers: Any,
+        timestamp: int,
+        extra: dict[str, Any],
+    ) -> None:
+        while True:
+            try:
+                produce(topic, value, key, headers=headers, timestamp=timestamp, **extra)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def _produce_changelogs(self, flushed: list[StoreFlush]) -> dict[int, int]:
+        """Changelog records of each flushed store; the checkpoint (next changelog
+        offset) each store reaches, once delivered."""
+        checkpoints: dict[int, int] = {}
+        produce = self.producer.produce
+        for store, partition, changes in flushed:
+            topic = changelog_topic(self.pipeline.name, store.name)
+            last = len(changes) - 1
+            for index, (key, value) in enumerate(changes):
+                extra: dict[str, Any] = {"partition": partition}
+                if index == last:
+                    extra["on_delivery"] = _checkpoint_at(checkpoints, store)
+                self._produce(produce, topic, key, value, None, 0, extra)
+        return checkpoints
+
+    def _flush_or_fail(self) -> None:
+        failures: list[str] = []
+        self.producer.flush(self.options.timeout_s)
+        if len(self.producer) > 0 or failures:
+            raise PipelineError(f"{len(self.producer)} records not delivered in time")
+
+    def _commit_failed(self, error: KafkaException) -> None:
+        kafka_error = error.args[0]
+        if self.eos and kafka_error.txn_requires_abort():
+            log.warning("transaction aborted (%s): running the segment again", kafka_error.str())
+            self.producer.abort_transaction(self.options.timeout_s)
+            self._rewind()
+            self.producer.begin_transaction()
+            return
+        raise PipelineError(f"commit failed: {kafka_error.str()}") from error
+
+    def _rewind(self) -> None:
+        """Back to the last commit: state forgotten, inputs read again."""
+        self.engine.discard_segment()
+        self._dead.clear()
+        for (topic, partition), offset in self._committed.items():
+            if (topic, partition) in self._positions:
+                self.consumer.seek(TopicPartition(topic, partition, offset))
+                self._positions[(topic, partition)] = offset
+
+    # -- rebalances --------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        with self.lock:
+            self.state = "restoring"
+            committed = consumer.committed(partitions, timeout=self.options.timeout_s)
+            for tp in committed:
+                position = tp.offset if tp.offset >= 0 else -1
+                self._positions[(tp.topic, tp.partition)] = position
+                if position >= 0:
+                    self._committed[(tp.topic, tp.partition)] = position
+            for sub, partition in sorted(
+                {(self.engine.sub_of[tp.topic].index, tp.partition) for tp in partitions}
+            ):
+                if (sub, partition) not in self.engine.tasks:
+                    self._open_task(self.engine.subs[sub], partition)
+            self.state = "running"
+
+    def _open_task(self, sub: Any, partition: int) -> None:
+        task = self.engine.add_task(sub, partition)
+        for store in task.stores.values():
+            result = self.restorer.restore(store, partition)
+            self.restored["records"] += result.records
+            self.restored["seconds"] += result.seconds
+            if result.records:
+                log.info(
+                    "restored %s-%d: %d records in %.2f s",
+                    store.name,
+                    partition,
+                    result.records,
+                    result.seconds,
+                )
+        task.open()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        with self.lock:
+            if self._failure is None:
+                self._commit()
+            self._drop(partitions)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        with self.lock:
+            if self.eos:
+                self.producer.abort_transaction(self.options.timeout_s)
+                self.engine.discard_segment()
+                self.producer.begin_transaction()
+            self._drop(partitions)
+
+    def _drop(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            self._positions.pop(key, None)
+            self._committed.pop(key, None)
+            task_key = (self.engine.sub_of[tp.topic].index, tp.partition)
+            if task_key in self.engine.tasks:
+                self.engine.remove_task(task_key)
+
+    # -- status ------------------------------------------------------------------------
+
+    def queryable(self) -> dict[str, Any]:
+        return self.pipeline.queryable
+
+    def stores_of(self, name: str) -> list[StateStore]:
+        return [t.stores[name] for t in self._tasks() if name in t.stores]
+
+    def partitions_of(self, name: str) -> list[int]:
+        if name in self.pipeline.tables:
+            return list(range(self.partitions.get(self.pipeline.tables[name].topic, 0)))
+        return sorted(t.partition for t in self._tasks() if name in t.stores)
+
+    def _tasks(self) -> list[Task]:
+        engine = getattr(self, "engine", None)
+        return list(engine.tasks.values()) if engine else []
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            return self._status()
+
+    def _status(self) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
+        partitions = [self._partition_status(t, p, now_ms) for t, p in sorted(self._positions)]
+        in_rate, out_rate = self._rate()
+        late = [t.context.counters for t in self._tasks()]
+        return {
+            "pipeline": self.pipeline.name,
+            "worker": self.slot.worker_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "http": self._http_url(),
+            "state": self.state,
+            "guarantee": self.pipeline.guarantee,
+            "started_ms": self.started_ms,
+            "updated_ms": now_ms,
+            "partitions": partitions,
+            **self.counts,
+            "late_dropped": sum(c.late_dropped for c in late),
+            "late_sent": sum(c.late_sent for c in late),
+            "records_in_per_s": round(in_rate, 1),
+            "records_out_per_s": round(out_rate, 1),
+            "stores": self._store_status(),
+            "restore": dict(self.restored),
+        }
+
+    def _http_url(self) -> str | None:
+        http: StatusServer | None = getattr(self, "http", None)
+        return http.url if http is not None else None
+
+    def _partition_status(self, topic: str, partition: int, now_ms: int) -> dict[str, Any]:
+        position = self._positions[(topic, partition)]
+        end = -1
+        with contextlib.suppress(KafkaException):
+            _, end = self.consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), cached=True
+            )
+        lag = max(0, end - position) if end >= 0 and position >= 0 else None
+        last = self._last_timestamp.get((topic, partition))
+        lag_ms = 0 if lag == 0 else (now_ms - last if last is not None and lag else None)
+        return {
+            "topic": topic,
+            "partition": partition,
+            "position": position,
+            "end": end,
+            "lag": lag,
+            "lag_ms": lag_ms,
+        }
+
+    def _store_status(self) -> list[dict[str, Any]]:
+        rows = []
+        for task in self._tasks():
+            for name, store in sorted(task.stores.items()):
+                keys, size = store.backend.stats()
+                rows.append(
+                    {"name": name, "partition": task.partition, "keys": keys, "bytes": size}
+                )
+        for table in self.pipeline.tables.values():
+            rows.append(
+                {"name": table.name, "partition": None, "keys": len(table.versions), "bytes": None}
+            )
+        return rows
+
+    def _rate(self) -> tuple[float, float]:
+        at, seen_in, seen_out, in_rate, out_rate = self._rates
+        now = time.monotonic()
+        if now - at >= 1.0:
+            in_rate = (self.counts["records_in"] - seen_in) / (now - at)
+            out_rate = (self.counts["records_out"] - seen_out) / (now - at)
+            self._rates = (
+                now,
+                self.counts["records_in"],
+                self.counts["records_out"],
+                in_rate,
+                out_rate,
+            )
+        return in_rate, out_rate
+
+    def _publish_status(self, tombstone: bool = False) -> None:
+        import orjson
+
+        key = f"{self.pipeline.name}/{self.slot.worker_id}".encode()
+        value = None if tombstone else orjson.dumps(self.status())
+        try:
+            self.status_producer.produce(STATUS_TOPIC, value, key)
+            self.status_producer.poll(0)
+        except (BufferError, KafkaException) as error:
+            log.warning("status record not sent: %s", error)
+
+
+def _coordinates(message: Message) -> tuple[str, int, int]:
+    return message.topic() or "", message.partition() or 0, message.offset() or 0
+
+
+def _headers(message: Message) -> list[tuple[str, bytes | None]]:
+    """A message's headers as a list (librdkafka gives None when there are none)."""
+    headers: Any = message.headers()
+    return list(headers) if headers else []
+
+
+def _checkpoint_at(checkpoints: dict[int, int], store: StateStore) -> Callable[[Any, Any], None]:
+    def delivered(error: Any, message: Any) -> None:
+        if error is None:
+            checkpoints[id(store)] = message.offset() + 1
+
+    return delivered
+
+
+def run(pipeline: Pipeline, **options: Any) -> int:
+    """Run a worker until SIGINT/SIGTERM (in the main thread) or `stop()`."""
+    worker = Worker(pipeline, WorkerOptions(pipeline, **options))
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: worker.stop())
+    return worker.run()
