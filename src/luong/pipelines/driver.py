@@ -8,6 +8,8 @@ Kafka Streams' TopologyTestDriver, for luong pipelines:
 
 Each `send` is processed as one segment and committed at once; outputs are decoded
 with JSON values and str keys (`output_records` gives the whole records).
+`restart()` rebuilds every task from the committed stores, as a restarted worker
+does from its local state.
 Repartitioning happens in process, as in a bounded run. A record that fails goes to
 `dead_letters` (with on_error="stop" the exception is raised).
 """
@@ -20,6 +22,7 @@ from luong.pipelines.codecs import JSON, CodecError, StrCodec, key_bytes
 from luong.pipelines.engine import Engine
 from luong.pipelines.pipeline import Pipeline
 from luong.pipelines.record import Headers, Record
+from luong.pipelines.state import MemoryBackend
 from luong.protocol.records.partitioner import partition_for_key
 
 __all__ = ["DeadLetter", "PipelineTestDriver"]
@@ -47,7 +50,9 @@ class PipelineTestDriver:
         subs = pipeline.subtopologies()
         counts = {t: 1 for sub in subs for t in sub.topics if not _internal(sub, t)}
         counts.update(partitions or {})
-        self.engine = Engine(pipeline, counts, self._failed, in_process=True)
+        self._counts = counts
+        self._backends: dict[tuple[str, int], MemoryBackend] = {}
+        self.engine = self._engine()
         self.dead_letters: list[DeadLetter] = []
         self._outputs: list[Record] = []
         self._offsets: dict[tuple[str, int], int] = {}
@@ -88,6 +93,16 @@ class PipelineTestDriver:
         )
         self.engine.process(record)
         self._commit()
+
+    def _engine(self) -> Engine:
+        def backend(store: str, partition: int) -> MemoryBackend:
+            return self._backends.setdefault((store, partition), MemoryBackend())
+
+        return Engine(self.pipeline, self._counts, self._failed, backend, in_process=True)
+
+    def restart(self) -> None:
+        """Start over from the committed stores, as a restarted worker would."""
+        self.engine = self._engine()
 
     def _commit(self) -> None:
         for store, _, changes in self.engine.flush():

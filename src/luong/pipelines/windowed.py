@@ -61,11 +61,19 @@ def window_record(cause: Record, kb: bytes, start: int, end: int, result: Any) -
 
 
 def fold(agg: Aggregator[Any, Any], dumps: list[Any]) -> Any:
-    """The merge of the accumulators `dumps` (at least one) holds."""
-    acc = agg.load(dumps[0])
+    """The merge of the accumulators `dumps` (at least one) holds. The dumps are
+    state (aggregators may merge in place, and `load` may return its argument), so
+    each is loaded from a copy."""
+    acc = agg.load(_copy(dumps[0]))
     for dump in dumps[1:]:
-        acc = agg.merge(acc, agg.load(dump))
+        acc = agg.merge(acc, agg.load(_copy(dump)))
     return acc
+
+
+def _copy(dump: Any) -> Any:
+    if dump is None or isinstance(dump, int | float | str | bool):
+        return dump
+    return orjson.loads(orjson.dumps(dump))
 
 
 def _sliding_dumps(entries: list[Any], t: int, size_ms: int) -> list[Any]:
