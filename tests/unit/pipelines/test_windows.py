@@ -152,7 +152,7 @@ def test_windows_are_kept_per_key() -> None:
 
 
 def test_window_state_survives_in_the_store_between_segments() -> None:
-    p, d = windowed(tumbling(10), grace_ms=0)
+    _, d = windowed(tumbling(10), grace_ms=0)
     feed(d, [("a", 1), ("a", 2)])
     task = next(iter(d.engine.tasks.values()))
     task.discard()  # operators rebuilt from the committed store
