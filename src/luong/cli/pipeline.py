@@ -77,6 +77,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _live(pipeline: Any, args: argparse.Namespace) -> int:
+    from confluent_kafka import KafkaException
+
     from luong.pipelines.admin import PipelineSetupError
     from luong.pipelines.worker import PipelineError, run
 
@@ -90,7 +92,7 @@ def _live(pipeline: Any, args: argparse.Namespace) -> int:
             http_token=args.http_token,
             timeout_s=max(args.timeout, 30.0),
         )
-    except (PipelineError, PipelineSetupError, ValueError) as error:
+    except (PipelineError, PipelineSetupError, KafkaException, ValueError) as error:
         raise LuongError(str(error)) from None
 
 

@@ -107,10 +107,9 @@ class BoundedRun:
         self.start = start
         self.until = until
         self.suffix = output_suffix
-        self.config: dict[str, Any] = {
-            "bootstrap.servers": bootstrap or pipeline.bootstrap,
-            **pipeline.config,
-        }
+        self.consumer_config = pipeline.client_config("consumer", bootstrap)
+        self.producer_config = pipeline.client_config("producer", bootstrap)
+        self.admin_config = pipeline.client_config("admin", bootstrap)
         self.timeout_s = timeout_s
         self.progress = progress
         self.eos = pipeline.guarantee == "exactly_once"
@@ -120,11 +119,11 @@ class BoundedRun:
 
     def run(self) -> BoundedResult:
         started = time.monotonic()
-        admin = AdminClient(self.config)
+        admin = AdminClient(self.admin_config)
         partitions = self._check_topics(admin)
         self.engine = Engine(self.pipeline, partitions, self._failed, in_process=True)
         tables = TableReader(
-            self.config,
+            self.consumer_config,
             self.pipeline.name,
             list(self.pipeline.tables.values()),
             lambda t: partitions[t],
@@ -151,7 +150,7 @@ class BoundedRun:
 
     def _producer_config(self) -> dict[str, Any]:
         config = {
-            **self.config,
+            **self.producer_config,
             "enable.idempotence": True,
             "partitioner": "murmur2_random",
             "linger.ms": 5,
@@ -192,7 +191,7 @@ class BoundedRun:
     def _read(self, partitions: dict[str, int]) -> None:
         consumer = Consumer(
             {
-                **self.config,
+                **self.consumer_config,
                 "group.id": f"{self.pipeline.name}-history",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,

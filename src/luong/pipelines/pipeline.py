@@ -18,7 +18,9 @@ Settings, with their defaults:
     state_dir            "luong-state": local stores live in STATE_DIR/<name>/<slot>
     state_store          "rocksdb" (rocksdict) or "memory" (rebuilt from the
                          changelogs at every start)
-    config               librdkafka settings for every client (e.g. security.protocol)
+    config               librdkafka settings for every client (e.g. security.protocol);
+                         `consumer.NAME` / `producer.NAME` for consumers or producers
+                         only (Kafka Streams' prefixes), e.g. consumer.session.timeout.ms
 """
 
 from __future__ import annotations
@@ -144,6 +146,29 @@ class Pipeline:
     @property
     def sinks(self) -> set[str]:
         return set(self._sinks)
+
+    def client_config(self, kind: str, bootstrap: str | None = None) -> dict[str, Any]:
+        """librdkafka settings for a `kind` ("consumer", "producer", "admin") client:
+        `config`'s plain names, and its `consumer.`/`producer.` ones for that kind.
+        librdkafka's log lines go to the `luong.pipelines.librdkafka` logger. A consumer
+        given a session timeout heartbeats three times per timeout."""
+        import logging
+
+        settings: dict[str, Any] = {
+            "bootstrap.servers": bootstrap or self.bootstrap,
+            "logger": logging.getLogger("luong.pipelines.librdkafka"),
+        }
+        for name, value in self.config.items():
+            prefix, _, rest = name.partition(".")
+            if prefix in ("consumer", "producer") and rest:
+                if prefix == kind:
+                    settings[rest] = value
+            else:
+                settings[name] = value
+        session = settings.get("session.timeout.ms")
+        if kind == "consumer" and session is not None:
+            settings.setdefault("heartbeat.interval.ms", max(100, int(session) // 3))
+        return settings
 
     def run(self, **options: Any) -> int:
         """Run a worker of this pipeline here until stopped (see `luong pipeline run`)."""

@@ -86,7 +86,8 @@ class Restorer:
     def _read(self, store: StateStore, tp: TopicPartition, start: int) -> int:
         tp.offset = start
         self._consumer.assign([tp])
-        count, position = 0, start
+        count = 0
+        position = max(start, 0)  # OFFSET_BEGINNING is -2
         changes: list[StoreChange] = []
         deadline = time.monotonic() + self._timeout_s
         while True:
@@ -96,7 +97,8 @@ class Restorer:
                 error = message.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
-                        done, position = True, message.offset() or position
+                        offset = message.offset()
+                        done, position = True, position if offset is None else offset
                         continue
                     raise RuntimeError(f"restoring {tp.topic}[{tp.partition}]: {error.str()}")
                 changes.append((message.key() or b"", message.value()))

@@ -10,13 +10,14 @@ needed for any other address):
 
 Errors are JSON `{"error_code": ..., "message": ...}`: 404 40401 unknown path,
 40402 unknown store, 40403 key not held by this worker; 400 40001 bad parameter;
-401 40101 missing or wrong token.
+401 40101 missing or wrong token; 503 50301 the worker is busy restoring state.
 
 Status (the same JSON over HTTP, in `luong pipeline status NAME`, and every few
 seconds as a record keyed `<pipeline>/<worker id>` in the compacted topic
 `_luong_pipelines`, a tombstone when the worker stops):
 
-    pipeline, worker, host, pid, http, state ("restoring" | "running"),
+    pipeline, worker, host, pid, http,
+    state ("rebalancing" | "restoring" | "running" | "stopped"; Kafka Streams' words),
     guarantee, started_ms, updated_ms,
     partitions: [{topic, partition, position, end, lag, lag_ms}],
     records_in, records_out, dead_letters, late_dropped, late_sent, commits,
@@ -41,6 +42,7 @@ __all__ = ["STATUS_TOPIC", "QueryError", "StatusServer", "is_loopback"]
 
 STATUS_TOPIC = "_luong_pipelines"
 _LIMIT = 1000
+_LOCK_WAIT_S = 10.0
 
 
 class QueryError(Exception):
@@ -129,16 +131,24 @@ def _route(worker: Any, path: str) -> Any:
 
 
 def _locked(worker: Any, read: Callable[[], Any]) -> Any:
-    with worker.lock:
+    """`read()` under the worker's lock, which its thread holds while it processes a
+    batch or restores state after a rebalance: 503 if that takes over 10 s."""
+    if not worker.lock.acquire(timeout=_LOCK_WAIT_S):
+        raise QueryError(503, 50301, "the worker is busy restoring state: try again")
+    try:
         return read()
+    finally:
+        worker.lock.release()
 
 
 def _stores(worker: Any) -> list[dict[str, Any]]:
-    with worker.lock:
+    def describe() -> list[dict[str, Any]]:
         return [
             {"name": name, "kind": store_kind(owner), "partitions": worker.partitions_of(name)}
             for name, owner in sorted(worker.queryable().items())
         ]
+
+    return list(_locked(worker, describe))
 
 
 def _key(text: str, as_json: bool) -> Any:

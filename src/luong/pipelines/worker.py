@@ -54,6 +54,7 @@ __all__ = ["PipelineError", "Worker", "WorkerOptions", "dead_letter_headers", "r
 
 log = logging.getLogger("luong.pipelines")
 _STATUS_INTERVAL_S = 2.0
+_SNAPSHOT_INTERVAL_S = 0.5
 _BATCH = 2000
 
 
@@ -108,7 +109,8 @@ class Worker:
         self.options = options
         self.lock = threading.RLock()
         self.eos = pipeline.guarantee == "exactly_once"
-        self.config: dict[str, Any] = {"bootstrap.servers": options.bootstrap, **pipeline.config}
+        self.consumer_config = pipeline.client_config("consumer", options.bootstrap)
+        self.producer_config = pipeline.client_config("producer", options.bootstrap)
         self.state = "starting"
         self.started_ms = int(time.time() * 1000)
         self.counts = {"records_in": 0, "records_out": 0, "dead_letters": 0, "commits": 0}
@@ -121,6 +123,8 @@ class Worker:
         self._current: Message | None = None
         self._rates = (time.monotonic(), 0, 0, 0.0, 0.0)
         self._failure: BaseException | None = None
+        self._closing = False
+        self._snapshot: dict[str, Any] = {"state": "starting"}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -138,21 +142,21 @@ class Worker:
             self._shutdown()
 
     def _start(self) -> None:
-        admin = AdminClient(self.config)
+        admin = AdminClient(self.pipeline.client_config("admin", self.options.bootstrap))
         self.partitions = prepare_topics(admin, self.pipeline, self.options.timeout_s)
         self.engine = Engine(self.pipeline, self.partitions, self._failed, self._backend)
         self.sources: dict[str, SourceNode] = {
             s.topic: s for sub in self.engine.subs for s in sub.sources
         }
-        self.status_producer = Producer({**self.config, "linger.ms": 50})
+        self.status_producer = Producer({**self.producer_config, "linger.ms": 50})
         self.producer = Producer(self._producer_config())
         if self.eos:
             self.producer.init_transactions(self.options.timeout_s)
             self.producer.begin_transaction()
-        self.restorer = Restorer(self.config, self.pipeline.name, self.options.timeout_s)
+        self.restorer = Restorer(self.consumer_config, self.pipeline.name, self.options.timeout_s)
         tables = list(self.pipeline.tables.values())
         self.tables = TableReader(
-            self.config, self.pipeline.name, tables, lambda topic: self.partitions[topic]
+            self.consumer_config, self.pipeline.name, tables, lambda topic: self.partitions[topic]
         )
         self.tables.catch_up(self.options.timeout_s)
         self.http = self._http()
@@ -163,9 +167,10 @@ class Worker:
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
-        self.state = "running"
+        self.state = "rebalancing"  # until the group's first assignment (Kafka Streams' word)
+        self._take_snapshot()
         log.info(
-            "pipeline %s worker %s running (%s)%s",
+            "pipeline %s worker %s started (%s)%s",
             self.pipeline.name,
             self.slot.worker_id,
             self.pipeline.guarantee,
@@ -176,7 +181,7 @@ class Worker:
 
     def _producer_config(self) -> dict[str, Any]:
         config = {
-            **self.config,
+            **self.producer_config,
             "enable.idempotence": True,
             "partitioner": "murmur2_random",
             "linger.ms": 5,
@@ -189,7 +194,7 @@ class Worker:
 
     def _consumer_config(self) -> dict[str, Any]:
         return {
-            **self.config,
+            **self.consumer_config,
             "group.id": self.pipeline.name,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -220,6 +225,7 @@ class Worker:
             except Exception as error:  # the process is stopping: report, close the rest
                 log.error("final commit failed: %s", error)
             self.state = "stopped"
+            self._closing = True
             consumer.close()
         for name in ("tables", "restorer"):
             part = getattr(self, name, None)
@@ -242,7 +248,7 @@ class Worker:
     def _loop(self) -> None:
         interval_s = self.pipeline.commit_interval_ms / 1000
         next_commit = time.monotonic() + interval_s
-        next_status = time.monotonic()
+        next_status = next_snapshot = time.monotonic()
         while not self._stop.is_set():
             messages = self.consumer.consume(_BATCH, min(interval_s, 0.1))
             with self.lock:
@@ -256,6 +262,9 @@ class Worker:
                 with self.lock:
                     self._commit()
                 next_commit = now + interval_s
+            if now >= next_snapshot:
+                self._take_snapshot()
+                next_snapshot = now + _SNAPSHOT_INTERVAL_S
             if now >= next_status:
                 self._publish_status()
                 next_status = now + _STATUS_INTERVAL_S
@@ -319,7 +328,11 @@ class Worker:
     def _commit(self) -> None:
         self._sync_positions()
         committed = self._committed
-        changed = [tp for tp, offset in self._positions.items() if committed.get(tp) != offset]
+        changed = [
+            tp
+            for tp, offset in self._positions.items()
+            if offset >= 0 and committed.get(tp) != offset
+        ]
         flushed = self.engine.flush()
         outbox = self.engine.take_outbox()
         if not changed and not flushed and not outbox and not self._dead:
@@ -434,6 +447,7 @@ class Worker:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with self.lock:
             self.state = "restoring"
+            self._snapshot = {**self._snapshot, "state": "restoring"}
             committed = consumer.committed(partitions, timeout=self.options.timeout_s)
             for tp in committed:
                 position = tp.offset if tp.offset >= 0 else -1
@@ -446,6 +460,7 @@ class Worker:
                 if (sub, partition) not in self.engine.tasks:
                     self._open_task(self.engine.subs[sub], partition)
             self.state = "running"
+            self._snapshot = self._status()
 
     def _open_task(self, sub: Any, partition: int) -> None:
         task = self.engine.add_task(sub, partition)
@@ -465,8 +480,13 @@ class Worker:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with self.lock:
-            if self._failure is None:
-                self._commit()
+            if not self._closing:
+                self.state = "rebalancing"
+            if self._failure is None and not self._closing:
+                try:
+                    self._commit()
+                except (KafkaException, PipelineError) as error:
+                    self._failure = PipelineError(f"commit before a rebalance failed: {error}")
             self._drop(partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -504,8 +524,14 @@ class Worker:
         return list(engine.tasks.values()) if engine else []
 
     def status(self) -> dict[str, Any]:
+        """The latest status, as of at most half a second ago. Any thread may ask; it
+        is computed on the worker's thread only (librdkafka's handles are not to be
+        called from the HTTP thread while the worker is inside a rebalance)."""
+        return self._snapshot
+
+    def _take_snapshot(self) -> None:
         with self.lock:
-            return self._status()
+            self._snapshot = self._status()
 
     def _status(self) -> dict[str, Any]:
         now_ms = int(time.time() * 1000)
@@ -588,7 +614,9 @@ class Worker:
         import orjson
 
         key = f"{self.pipeline.name}/{self.slot.worker_id}".encode()
-        value = None if tombstone else orjson.dumps(self.status())
+        if not tombstone:
+            self._take_snapshot()
+        value = None if tombstone else orjson.dumps(self._snapshot)
         try:
             self.status_producer.produce(STATUS_TOPIC, value, key)
             self.status_producer.poll(0)
