@@ -10,8 +10,9 @@ whose record time is at or after it. Without --until a run ends at the partition
 ends when it started.
 
 What makes the output the live run's: the same records in the same order per
-partition, and event time everywhere (windows close by record time, joins look up
-tables as of record time). A bounded run starts with empty state at X (a live run
+partition, handed on across partitions in event-time order as a worker does
+(`merge.PartitionMerge`), and event time everywhere (windows close by record time,
+joins look up tables as of record time). A bounded run starts with empty state at X (a live run
 started at X is its twin) and keeps state in memory; repartitioned records go to
 the next operators in process (through JSON, as through a topic), so it leaves no
 internal topics and no committed offsets. Windows still open at Y are not emitted,
@@ -39,6 +40,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from luong.pipelines.admin import PipelineSetupError, topic_partitions
 from luong.pipelines.codecs import CodecError
 from luong.pipelines.engine import Engine
+from luong.pipelines.merge import PartitionMerge
 from luong.pipelines.pipeline import Pipeline
 from luong.pipelines.record import Record
 from luong.pipelines.restore import TableReader
@@ -49,6 +51,7 @@ __all__ = ["BoundedResult", "BoundedRun", "Position", "parse_position", "run_bou
 log = logging.getLogger("luong.pipelines")
 _SEGMENT = 5_000
 _TXN_TIMEOUT_MS = 900_000
+_NO_SKIP_MS = 2**62  # a bounded run waits for every partition: the order is the data's
 
 
 @dataclass(frozen=True)
@@ -242,28 +245,18 @@ class BoundedRun:
     def _consume(
         self, consumer: Consumer, sources: dict[str, Any], ends: dict[tuple[str, int], int]
     ) -> None:
+        """Read every partition to its end, handing records on in event-time order
+        (a partition with nothing buffered is waited for until it ends)."""
+        merge: PartitionMerge[Any] = PartitionMerge(max_wait_ms=_NO_SKIP_MS)
+        merge.assign(list(ends), 0)
         last_report = time.monotonic()
         since_commit = 0
-        while ends:
-            for message in consumer.consume(_SEGMENT, 0.5):
-                tp = (message.topic(), message.partition())
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF and tp in ends:
-                        self._finish(consumer, ends, tp)
-                        continue
-                    if error.code() != KafkaError._PARTITION_EOF:
-                        raise PipelineSetupError(f"reading {tp[0]}[{tp[1]}]: {error.str()}")
-                    continue
-                offset = message.offset() or 0
-                if tp not in ends or offset >= ends[tp]:
-                    if tp in ends:
-                        self._finish(consumer, ends, tp)
-                    continue
-                self._process(sources[tp[0]], message)
+        while ends or len(merge):
+            for message in consumer.consume(_SEGMENT, 0.5) if ends else []:
+                self._take(consumer, message, ends, merge)
+            for message in merge.ready(0):
+                self._process(sources[message.topic()], message)
                 since_commit += 1
-                if offset + 1 >= ends[tp]:
-                    self._finish(consumer, ends, tp)
             if since_commit >= _SEGMENT:
                 self._commit()
                 since_commit = 0
@@ -274,9 +267,32 @@ class BoundedRun:
                     file=sys.stderr,
                 )
 
+    def _take(
+        self, consumer: Consumer, message: Any, ends: dict[tuple[str, int], int], merge: Any
+    ) -> None:
+        tp = (message.topic(), message.partition())
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                raise PipelineSetupError(f"reading {tp[0]}[{tp[1]}]: {error.str()}")
+            if tp in ends:
+                self._finish(consumer, ends, tp, merge)
+            return
+        offset = message.offset() or 0
+        if tp not in ends or offset >= ends[tp]:
+            if tp in ends:
+                self._finish(consumer, ends, tp, merge)
+            return
+        merge.add(tp, message.timestamp()[1], message)
+        if offset + 1 >= ends[tp]:
+            self._finish(consumer, ends, tp, merge)
+
     @staticmethod
-    def _finish(consumer: Consumer, ends: dict[tuple[str, int], int], tp: tuple[str, int]) -> None:
+    def _finish(
+        consumer: Consumer, ends: dict[tuple[str, int], int], tp: tuple[str, int], merge: Any
+    ) -> None:
         del ends[tp]
+        merge.caught_up(tp)
         consumer.pause([TopicPartition(*tp)])
 
     def _process(self, source: Any, message: Any) -> None:

@@ -3,7 +3,8 @@
 One thread does everything with Kafka (an HTTP thread only reads status and
 stores, under `lock`):
 
-    consume a batch -> decode each record -> Engine.process      (outputs wait)
+    consume a batch -> PartitionMerge (event-time order across partitions)
+        -> decode each record -> Engine.process                  (outputs wait)
     every commit_interval_ms, at a rebalance and at the end: commit
 
 A commit with exactly_once: the outbox, dead letters and changelog records are
@@ -42,6 +43,7 @@ from confluent_kafka.admin import AdminClient
 from luong.pipelines.admin import prepare_topics
 from luong.pipelines.codecs import CodecError
 from luong.pipelines.engine import Engine, StoreFlush, Task
+from luong.pipelines.merge import PartitionMerge
 from luong.pipelines.pipeline import Pipeline
 from luong.pipelines.record import Record
 from luong.pipelines.restore import Restorer, TableReader, changelog_topic
@@ -125,6 +127,7 @@ class Worker:
         self._failure: BaseException | None = None
         self._closing = False
         self._snapshot: dict[str, Any] = {"state": "starting"}
+        self.merge: PartitionMerge[Message] = PartitionMerge()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -253,7 +256,8 @@ class Worker:
             messages = self.consumer.consume(_BATCH, min(interval_s, 0.1))
             with self.lock:
                 self.tables.poll()
-                for message in messages:
+                self._buffer(messages)
+                for message in self.merge.ready(_now_ms()):
                     self._handle(message)
             if self._failure is not None:
                 raise self._failure
@@ -269,18 +273,24 @@ class Worker:
                 self._publish_status()
                 next_status = now + _STATUS_INTERVAL_S
 
-    def _handle(self, message: Message) -> None:
-        error = message.error()
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:
-                return
-            if error.fatal():
+    def _buffer(self, messages: list[Message]) -> None:
+        """Into the merge, which hands them out in event-time order."""
+        merge = self.merge
+        for message in messages:
+            error = message.error()
+            tp = (message.topic() or "", message.partition() or 0)
+            if error is None:
+                if tp in self._positions:  # else revoked while the batch was on its way
+                    merge.add(tp, message.timestamp()[1], message)
+            elif error.code() == KafkaError._PARTITION_EOF:
+                merge.caught_up(tp)
+            elif error.fatal():
                 raise PipelineError(f"consumer: {error.str()}")
-            log.warning("consumer: %s", error.str())
-            return
+            else:
+                log.warning("consumer: %s", error.str())
+
+    def _handle(self, message: Message) -> None:
         topic, partition, offset = _coordinates(message)
-        if (topic, partition) not in self._positions:
-            return  # revoked while the batch was on its way
         source = self.sources[topic]
         self._current = message
         self.counts["records_in"] += 1
@@ -374,7 +384,7 @@ class Worker:
         asked = [TopicPartition(t, p) for t, p in self._positions]
         for tp in self.consumer.position(asked):
             key = (tp.topic, tp.partition)
-            if tp.offset > self._positions.get(key, -1) >= 0:
+            if tp.offset > self._positions.get(key, -1) >= 0 and not self.merge.buffered(key):
                 self._positions[key] = tp.offset
 
     def _produce_all(self, outbox: list[Any]) -> None:
@@ -441,6 +451,7 @@ class Worker:
             if (topic, partition) in self._positions:
                 self.consumer.seek(TopicPartition(topic, partition, offset))
                 self._positions[(topic, partition)] = offset
+                self.merge.clear((topic, partition), _now_ms())
 
     # -- rebalances --------------------------------------------------------------------
 
@@ -449,6 +460,7 @@ class Worker:
             self.state = "restoring"
             self._snapshot = {**self._snapshot, "state": "restoring"}
             committed = consumer.committed(partitions, timeout=self.options.timeout_s)
+            self.merge.assign([(tp.topic, tp.partition) for tp in partitions], _now_ms())
             for tp in committed:
                 position = tp.offset if tp.offset >= 0 else -1
                 self._positions[(tp.topic, tp.partition)] = position
@@ -498,6 +510,7 @@ class Worker:
             self._drop(partitions)
 
     def _drop(self, partitions: list[TopicPartition]) -> None:
+        self.merge.remove([(tp.topic, tp.partition) for tp in partitions])
         for tp in partitions:
             key = (tp.topic, tp.partition)
             self._positions.pop(key, None)
@@ -622,6 +635,10 @@ class Worker:
             self.status_producer.poll(0)
         except (BufferError, KafkaException) as error:
             log.warning("status record not sent: %s", error)
+
+
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
 
 
 def _coordinates(message: Message) -> tuple[str, int, int]:
