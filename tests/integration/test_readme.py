@@ -24,7 +24,7 @@ from luong.testing.node import LuongProcess
 
 README = Path(__file__).parents[2] / "README.md"
 BLOCK = re.compile(r"(<!-- readme-test: skip[^>]*-->\n)?```(sh|python)\n(.*?)```", re.S)
-CLIENT_COMMANDS = "topic group produce consume transaction bench"
+CLIENT_COMMANDS = "topic group produce consume transaction bench pipeline"
 TIMEOUT_S = 120
 
 
