@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _BOUNDS = struct.Struct(">qq")
+_pack = _BOUNDS.pack
 
 
 def window_record(cause: Record, kb: bytes, start: int, end: int, result: Any) -> Record:
@@ -147,22 +148,23 @@ class FixedWindowProcessor(_WindowProcessor):
         keys.add(sk)
 
     def process(self, record: Record) -> None:
-        now = self._advance(record.timestamp)
+        timestamp = record.timestamp
+        now = self._advance(timestamp) if timestamp > self.stream_time else self.stream_time
         kb = key_bytes(record.key)
         agg, store, grace, opened = self.agg, self.store, self.grace_ms, False
-        for window in self.windows_for(record.timestamp):
-            if window.end + grace <= now:
+        for start, end in self.windows_for(timestamp):
+            if end + grace <= now:
                 continue
             opened = True
-            sk = kb + _BOUNDS.pack(window.start, window.end)
+            sk = kb + _pack(start, end)
             acc = store.get(sk)
             if acc is None:
                 acc = agg.initial()
-                self._register(sk, window.end)
+                self._register(sk, end)
             acc = agg.add(acc, record.value)
             store.put(sk, acc)
             if self.on_update:
-                self.emit(window_record(record, kb, window.start, window.end, agg.result(acc)))
+                self.emit(window_record(record, kb, start, end, agg.result(acc)))
         if not opened:
             self._late(record)
         if self._heap and self._heap[0] + grace <= now:

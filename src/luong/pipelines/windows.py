@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 __all__ = [
     "HoppingWindows",
@@ -40,9 +41,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """`[start, end)` in milliseconds."""
+class Window(NamedTuple):
+    """`[start, end)` in milliseconds (`windows_for` gives plain `(start, end)` tuples,
+    which compare equal)."""
 
     start: int
     end: int
@@ -72,9 +73,9 @@ class TumblingWindows(WindowSpec):
     size_ms: int
     kind = "tumbling"
 
-    def windows_for(self, timestamp: int) -> tuple[Window, ...]:
+    def windows_for(self, timestamp: int) -> tuple[tuple[int, int], ...]:
         start = timestamp - timestamp % self.size_ms
-        return (Window(start, start + self.size_ms),)
+        return ((start, start + self.size_ms),)
 
     def describe(self) -> str:
         return f"tumbling-{self.size_ms}"
@@ -88,11 +89,12 @@ class HoppingWindows(WindowSpec):
     advance_ms: int
     kind = "hopping"
 
-    def windows_for(self, timestamp: int) -> tuple[Window, ...]:
+    def windows_for(self, timestamp: int) -> tuple[tuple[int, int], ...]:
         last = timestamp - timestamp % self.advance_ms
         first = last - (self.size_ms - 1) // self.advance_ms * self.advance_ms
+        size = self.size_ms
         starts = range(first, last + 1, self.advance_ms)
-        return tuple(Window(s, s + self.size_ms) for s in starts if s + self.size_ms > timestamp)
+        return tuple((s, s + size) for s in starts if s + size > timestamp)
 
     def describe(self) -> str:
         return f"hopping-{self.size_ms}-{self.advance_ms}"
