@@ -181,11 +181,11 @@ class SinkNode(Node):
         self.value_codec = value_codec
 
     def build(self, task: TaskContext, emits: list[Emit]) -> Emit:
-        encode_key, encode_value, send = self.key_codec.encode, self.value_codec.encode, task.send
-        topic = self.topic
+        encode_key, encode_value = self.key_codec.encode, self.value_codec.encode
+        topic, append = self.topic, task.outbox.append
 
         def process(r: Record) -> None:
-            send(topic, encode_key(r.key), encode_value(r.value), r.headers, r.timestamp)
+            append((topic, None, encode_key(r.key), encode_value(r.value), r.headers, r.timestamp))
 
         return process
 
