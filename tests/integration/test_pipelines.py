@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 from pipeline_kit import create_topics, produce, read, read_raw, write_app
 
 from luong.pipelines import Count, Pipeline, PipelineTestDriver, tumbling
@@ -364,3 +366,37 @@ def test_the_driver_and_pipeline_api_import_cleanly() -> None:
     p = Pipeline("api")
     p.source("in").window(tumbling(1)).aggregate(Count()).to("out")
     assert [s.topics for s in p.subtopologies()] == [["in"]]
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+def test_an_output_the_cluster_refuses_stops_the_worker_and_commits_nothing_past_it(
+    node: LuongProcess, tmp_path: Path, guarantee: str
+) -> None:
+    source, output = f"big-in-{guarantee}", f"big-out-{guarantee}"
+    create_topics(node.bootstrap, (source, 1))
+    admin = AdminClient({"bootstrap.servers": node.bootstrap})
+    config = {"max.message.bytes": "2000"}
+    admin.create_topics([NewTopic(output, num_partitions=1, config=config)])[output].result(10)
+    name = f"big-{guarantee}"
+    app = write_app(
+        tmp_path / "app.py",
+        f"""
+        from luong.pipelines import Pipeline
+        p = Pipeline("{name}", guarantee="{guarantee}")
+        p.source("{source}").map(lambda v: "x" * v["size"]).to("{output}")
+    """,
+    )
+    produce(
+        node.bootstrap, source, [("k", {"size": 10}, BASE_TS), ("k", {"size": 50_000}, BASE_TS)]
+    )
+    worker = PipelineProcess(app, node.bootstrap, tmp_path / "state")
+    with open(worker.log_path, "ab") as log:
+        process = subprocess.Popen(worker.command(), stdout=log, stderr=subprocess.STDOUT)
+    assert process.wait(60) == 1
+    assert "too large" in worker.log().lower() or "MSG_SIZE_TOO_LARGE" in worker.log()
+    committed = (
+        Consumer({"bootstrap.servers": node.bootstrap, "group.id": name})
+        .committed([TopicPartition(source, 0)], timeout=10)[0]
+        .offset
+    )
+    assert committed < 2  # the refused record's input is not committed

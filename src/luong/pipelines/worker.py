@@ -58,6 +58,7 @@ __all__ = ["PipelineError", "Worker", "WorkerOptions", "dead_letter_headers", "r
 log = logging.getLogger("luong.pipelines")
 _STATUS_INTERVAL_S = 2.0
 _SNAPSHOT_INTERVAL_S = 0.5
+_MAX_ABORTS = 5  # a segment whose transaction keeps failing stops the worker
 _BATCH = 2000
 
 
@@ -128,10 +129,13 @@ class Worker:
         self._current: Message | None = None
         self._rates = (time.monotonic(), 0, 0, 0.0, 0.0)
         self._failure: BaseException | None = None
+        self._stopped_cleanly = False
         self._closing = False
         self._snapshot: dict[str, Any] = {"state": "starting"}
         self.merge: PartitionMerge[Message] = PartitionMerge()
         self._ends: dict[tuple[str, int], tuple[float, int]] = {}
+        self._undelivered: list[str] = []
+        self._aborts = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -146,6 +150,7 @@ class Worker:
             if self.options.tune_gc:
                 _tune_gc()
             self._loop()
+            self._stopped_cleanly = True
             return 0
         finally:
             self._shutdown()
@@ -199,7 +204,13 @@ class Worker:
         if self.eos:
             config["transactional.id"] = f"{self.pipeline.name}-{self.slot.worker_id}"
             config.setdefault("transaction.timeout.ms", 10_000)
+        else:  # a failed delivery fails the transaction with eos; here it must fail the commit
+            config["on_delivery"] = self._delivered
         return config
+
+    def _delivered(self, error: Any, message: Any) -> None:
+        if error is not None:
+            self._undelivered.append(f"{message.topic()}: {error.str()}")
 
     def _consumer_config(self) -> dict[str, Any]:
         return {
@@ -229,7 +240,7 @@ class Worker:
         consumer = getattr(self, "consumer", None)
         if consumer is not None:
             try:
-                if self._failure is None:
+                if self._stopped_cleanly:
                     self._commit()
             except Exception as error:  # the process is stopping: report, close the rest
                 log.error("final commit failed: %s", error)
@@ -299,6 +310,7 @@ class Worker:
         bound once, the record built in one call)."""
         sources, process = self.sources, self.engine.process
         positions, last_timestamp = self._positions, self._last_timestamp
+        committed = self._committed
         for message in messages:
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             source = sources[topic]
@@ -315,6 +327,8 @@ class Worker:
             tp = (topic, partition)
             positions[tp] = offset + 1
             last_timestamp[tp] = timestamp
+            if tp not in committed:  # nothing committed yet: a rewind comes back here
+                committed[tp] = offset
         self.counts["records_in"] += len(messages)
 
     def _failed(self, record: Record | None, error: BaseException) -> None:
@@ -382,6 +396,7 @@ class Worker:
             self._committed[tp] = self._positions[tp]
         self.counts["records_out"] += len(outbox)
         self.counts["commits"] += 1
+        self._aborts = 0
         self._dead.clear()
         if self.eos:
             self.producer.begin_transaction()
@@ -443,25 +458,30 @@ class Worker:
             for index, (key, value) in enumerate(changes):
                 extra: dict[str, Any] = {"partition": partition}
                 if index == last:
-                    extra["on_delivery"] = _checkpoint_at(checkpoints, store)
+                    extra["on_delivery"] = _checkpoint_at(checkpoints, store, self._delivered)
                 self._produce(produce, topic, key, value, None, 0, extra)
         return checkpoints
 
     def _flush_or_fail(self) -> None:
-        failures: list[str] = []
+        """at_least_once: every output delivered before the offsets are committed."""
         self.producer.flush(self.options.timeout_s)
-        if len(self.producer) > 0 or failures:
+        if self._undelivered:
+            first, count = self._undelivered[0], len(self._undelivered)
+            raise PipelineError(f"{count} record(s) not delivered ({first}); nothing committed")
+        if len(self.producer) > 0:
             raise PipelineError(f"{len(self.producer)} records not delivered in time")
 
     def _commit_failed(self, error: KafkaException) -> None:
         kafka_error = error.args[0]
-        if self.eos and kafka_error.txn_requires_abort():
+        self._aborts += 1
+        if self.eos and kafka_error.txn_requires_abort() and self._aborts <= _MAX_ABORTS:
             log.warning("transaction aborted (%s): running the segment again", kafka_error.str())
             self.producer.abort_transaction(self.options.timeout_s)
             self._rewind()
             self.producer.begin_transaction()
             return
-        raise PipelineError(f"commit failed: {kafka_error.str()}") from error
+        again = f" ({self._aborts} times in a row)" if self._aborts > 1 else ""
+        raise PipelineError(f"commit failed{again}: {kafka_error.str()}") from error
 
     def _rewind(self) -> None:
         """Back to the last commit: state forgotten, inputs read again."""
@@ -695,10 +715,14 @@ def _headers(message: Message) -> list[tuple[str, bytes | None]]:
     return list(headers) if headers else []
 
 
-def _checkpoint_at(checkpoints: dict[int, int], store: StateStore) -> Callable[[Any, Any], None]:
+def _checkpoint_at(
+    checkpoints: dict[int, int], store: StateStore, failed: Callable[[Any, Any], None]
+) -> Callable[[Any, Any], None]:
     def delivered(error: Any, message: Any) -> None:
         if error is None:
             checkpoints[id(store)] = message.offset() + 1
+        else:
+            failed(error, message)
 
     return delivered
 
