@@ -163,6 +163,11 @@ class KafkaConnection(asyncio.Protocol):
             except ProtocolViolation as error:
                 self.abort(str(error))
                 return
+            except (BrokenPipeError, ConnectionResetError) as error:
+                # the client went away while its answer was being sent: a normal close
+                log.debug("client %s: gone while being answered (%s)", self.peer, error)
+                self.abort(None)
+                return
             except Exception:
                 log.exception("client %s: request failed; closing the connection", self.peer)
                 self.abort(None)
