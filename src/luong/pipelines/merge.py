@@ -71,6 +71,12 @@ class PartitionMerge(Generic[M]):
     def ready(self, now_ms: int) -> list[M]:
         """Items that can go now, oldest first (ties: the partition named first)."""
         out: list[M] = []
+        if len(self._buffers) == 1:  # one partition: its own order is the order
+            for tp, buffer in self._buffers.items():
+                out = [item for _, item in buffer]
+                buffer.clear()
+                self._empty_since[tp] = now_ms
+            return out
         heads = [(b[0][0], tp) for tp, b in self._buffers.items() if b]
         if not heads:
             return out

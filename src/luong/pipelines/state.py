@@ -133,13 +133,20 @@ class RocksBackend:
     """
 
     def __init__(self, path: Path) -> None:
-        from rocksdict import Options, Rdict
+        from rocksdict import Options, Rdict, WriteOptions
 
         path.mkdir(parents=True, exist_ok=True)
         options = Options(raw_mode=True)
         options.create_if_missing(True)
         self.path = path
         self._db = Rdict(str(path), options)
+        # No write-ahead log: the changelog is the durable copy. A crash loses the
+        # memtable's latest batches whole (checkpoint included, it is in each batch),
+        # leaving an older consistent state whose changelog tail the restore reads.
+        unlogged = WriteOptions()
+        # a property at run time; rocksdict's stub calls it a method
+        unlogged.disable_wal = True  # type: ignore[method-assign,assignment]
+        self._db.set_write_options(unlogged)
 
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self._db.get(key)

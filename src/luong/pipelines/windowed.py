@@ -151,13 +151,15 @@ class FixedWindowProcessor(_WindowProcessor):
         timestamp = record.timestamp
         now = self._advance(timestamp) if timestamp > self.stream_time else self.stream_time
         kb = key_bytes(record.key)
-        agg, store, grace, opened = self.agg, self.store, self.grace_ms, False
+        agg, store, grace, opened, ends = self.agg, self.store, self.grace_ms, False, self._ends
         for start, end in self.windows_for(timestamp):
             if end + grace <= now:
                 continue
             opened = True
             sk = kb + _pack(start, end)
-            acc = store.get(sk)
+            keys = ends.get(end)
+            # the index holds every window in the store: a window not in it is new
+            acc = store.get(sk) if keys is not None and sk in keys else None
             if acc is None:
                 acc = agg.initial()
                 self._register(sk, end)

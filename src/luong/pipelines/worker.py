@@ -275,6 +275,8 @@ class Worker:
                 self.tables.poll()
                 self._buffer(messages)
                 self._handle_all(self.merge.ready(_now_ms()))
+                if not self.eos and self.engine.outbox:
+                    self._send_now()
             if self._failure is not None:
                 raise self._failure
             now = time.monotonic()
@@ -413,7 +415,15 @@ class Worker:
             if tp.offset > self._positions.get(key, -1) >= 0 and not self.merge.buffered(key):
                 self._positions[key] = tp.offset
 
-    def _produce_all(self, outbox: list[Any]) -> None:
+    def _send_now(self) -> None:
+        """at_least_once: outputs go as soon as their records are processed (a commit
+        later waits for their delivery before committing offsets). A record that fails
+        sends nothing; a rewound segment sends its other records' outputs again."""
+        outbox = self.engine.take_outbox()
+        self._produce_all(outbox, dead=False)
+        self.counts["records_out"] += len(outbox)
+
+    def _produce_all(self, outbox: list[Any], dead: bool = True) -> None:
         produce = self.producer.produce
         for topic, partition, key, value, headers, timestamp in outbox:
             try:
@@ -426,7 +436,7 @@ class Worker:
             except BufferError:
                 extra = {} if partition is None else {"partition": partition}
                 self._produce(produce, topic, key, value, headers, timestamp, extra)
-        for topic, key, value, headers, timestamp in self._dead:
+        for topic, key, value, headers, timestamp in self._dead if dead else ():
             self._produce(produce, topic, key, value, headers, timestamp, {})
 
     def _produce(
@@ -454,12 +464,15 @@ class Worker:
         produce = self.producer.produce
         for store, partition, changes in flushed:
             topic = changelog_topic(self.pipeline.name, store.name)
-            last = len(changes) - 1
-            for index, (key, value) in enumerate(changes):
-                extra: dict[str, Any] = {"partition": partition}
-                if index == last:
-                    extra["on_delivery"] = _checkpoint_at(checkpoints, store, self._delivered)
-                self._produce(produce, topic, key, value, None, 0, extra)
+            for key, value in changes[:-1]:
+                try:
+                    produce(topic, value, key, partition)
+                except BufferError:
+                    self._produce(produce, topic, key, value, None, 0, {"partition": partition})
+            key, value = changes[-1]
+            on_delivery = _checkpoint_at(checkpoints, store, self._delivered)
+            extra = {"partition": partition, "on_delivery": on_delivery}
+            self._produce(produce, topic, key, value, None, 0, extra)
         return checkpoints
 
     def _flush_or_fail(self) -> None:
