@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -75,9 +75,6 @@ class Probe:
                 "isolation.level": "read_committed",
             }
         )
-        self.consumer.assign(
-            [TopicPartition("restore-out", p, OFFSET_END) for p in range(partitions)]
-        )
         self.count = 0
         self.sent = 0
         self.partitions = partitions
@@ -92,6 +89,11 @@ class Probe:
         while partitions is not None and partition_for_key(key, self.partitions) not in partitions:
             self.count += 1
             key = f"probe-{self.count}".encode()
+        topic = self.consumer.list_topics("restore-out", timeout=10).topics["restore-out"]
+        ends = [TopicPartition("restore-out", p) for p in topic.partitions]
+        for tp in ends:  # read from the output's current end (an explicit offset)
+            tp.offset = self.consumer.get_watermark_offsets(tp, timeout=10)[1]
+        self.consumer.assign(ends)
         self.producer.produce("restore-in", b"{}", key)
         self.producer.flush(10)
         self.sent += 1
@@ -118,9 +120,9 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="restore-bench-"))
     with LuongProcess(work / "data", settings={"group.min.session.timeout.ms": "1000"}) as node:
-        AdminClient({"bootstrap.servers": node.bootstrap}).create_topics(
-            [NewTopic("restore-in", num_partitions=args.partitions)]
-        )["restore-in"].result(10)
+        admin = AdminClient({"bootstrap.servers": node.bootstrap})
+        new = NewTopic("restore-in", num_partitions=args.partitions)
+        admin.create_topics([new])["restore-in"].result(10)
         produce_keys(node.bootstrap, args.keys)
         app = work / "app.py"
         app.write_text(APP)
