@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from luong.testing.node import LuongProcess
+from luong.testing.pipelines import PipelineProcess
 
 
 @pytest.fixture(scope="module")
@@ -24,3 +25,11 @@ def fresh_luong(tmp_path: Path) -> Iterator[LuongProcess]:
     """A broker of the test's own, for tests that crash or restart it."""
     with LuongProcess(tmp_path / "data", settings={"num.partitions": "1"}) as node:
         yield node
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left_behind() -> Iterator[None]:
+    """Pipeline workers a test started and did not stop (it failed midway) are killed:
+    a worker outlives its broker otherwise, retrying forever."""
+    yield
+    PipelineProcess.kill_all()

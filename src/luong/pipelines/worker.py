@@ -270,7 +270,7 @@ class Worker:
         next_commit = time.monotonic() + interval_s
         next_status = next_snapshot = time.monotonic()
         while not self._stop.is_set():
-            messages = self.consumer.consume(_BATCH, min(interval_s, 0.1))
+            messages = self._fetch(min(interval_s, 0.1))
             with self.lock:
                 self.tables.poll()
                 self._buffer(messages)
@@ -290,6 +290,15 @@ class Worker:
             if now >= next_status:
                 self._publish_status()
                 next_status = now + _STATUS_INTERVAL_S
+
+    def _fetch(self, timeout_s: float) -> list[Message]:
+        """What has arrived: wait (up to `timeout_s`) for one message, then take what
+        else is there without waiting (consume(n, timeout) would wait for n, or the
+        whole timeout: a record arriving alone would wait that long)."""
+        first = self.consumer.poll(timeout_s)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(_BATCH - 1, 0)]
 
     def _buffer(self, messages: list[Message]) -> None:
         """Into the merge, which hands them out in event-time order."""

@@ -18,7 +18,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from luong.testing.node import free_port, wait_until
 
@@ -26,7 +26,12 @@ __all__ = ["PipelineProcess"]
 
 
 class PipelineProcess:
-    """A `luong pipeline run FILE` child process with its own HTTP port."""
+    """A `luong pipeline run FILE` child process with its own HTTP port.
+
+    Every started process is remembered in `running` until it exits, so a test
+    fixture can kill what a failed test left behind (`kill_all`)."""
+
+    running: ClassVar[list[PipelineProcess]] = []
 
     def __init__(
         self, app: Path, bootstrap: str, state_dir: Path, extra: list[str] | None = None
@@ -55,8 +60,18 @@ class PipelineProcess:
     def start(self, timeout_s: float = 30.0) -> PipelineProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        PipelineProcess.running.append(self)
         wait_until(self._running, timeout_s, f"pipeline worker ({self.log_path})")
         return self
+
+    @classmethod
+    def kill_all(cls) -> int:
+        """SIGKILL every worker still running; how many there were."""
+        alive = [w for w in cls.running if w.process is not None and w.process.poll() is None]
+        for worker in alive:
+            worker.kill()
+        cls.running.clear()
+        return len(alive)
 
     def _running(self) -> bool:
         assert self.process is not None
