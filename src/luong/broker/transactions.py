@@ -23,7 +23,12 @@ from collections.abc import Iterable
 from luong.broker.internal import Ticker, open_internal_topic
 from luong.broker.offsets import OFFSETS_TP, OffsetService
 from luong.clock import Clock
-from luong.coordinator.transactions import TransactionCoordinator, TxnMetadata, TxnState
+from luong.coordinator.transactions import (
+    PREPARING,
+    TransactionCoordinator,
+    TxnMetadata,
+    TxnState,
+)
 from luong.coordinator.txn_records import decode_txn_key
 from luong.errors import LuongError, UnknownTopicOrPartitionError
 from luong.protocol.records import Record, build_batch
@@ -166,8 +171,14 @@ class TransactionService:
     # -- internals -------------------------------------------------------------------
 
     async def _finish(self, transactional_id: str) -> None:
-        """Write the markers of a Prepare* transaction, then complete it."""
-        txn = self.coordinator.txns[transactional_id]
+        """Write the markers of a Prepare* transaction, then complete it. Callers hold
+        the id's lock; a transaction another caller finished meanwhile (the ticker
+        listed it as preparing while its EndTxn was finishing it) is left alone: it
+        was finished again as an abort, its state record saying CompleteAbort after a
+        commit."""
+        txn = self.coordinator.txns.get(transactional_id)
+        if txn is None or txn.state not in PREPARING:
+            return
         commit = txn.state is TxnState.PREPARE_COMMIT
         for topic, partition in sorted(txn.partitions):
             tp = TopicPartition(topic, partition)
