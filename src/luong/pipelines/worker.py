@@ -26,12 +26,9 @@ worker finds its store current and restores almost nothing.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +49,7 @@ from luong.pipelines.slots import Slot, take_slot
 from luong.pipelines.state import Backend, MemoryBackend, RocksBackend, StateStore
 from luong.pipelines.status import STATUS_TOPIC, StatusServer
 from luong.pipelines.topology import SourceNode
+from luong.pipelines.worker_status import StatusBuilder
 
 __all__ = ["PipelineError", "Worker", "WorkerOptions", "dead_letter_headers", "run"]
 
@@ -127,13 +125,12 @@ class Worker:
         self._last_timestamp: dict[tuple[str, int], int] = {}
         self._dead: list[tuple[str, bytes | None, bytes | None, Any, int]] = []
         self._current: Message | None = None
-        self._rates = (time.monotonic(), 0, 0, 0.0, 0.0)
+        self._status_builder = StatusBuilder(self)
         self._failure: BaseException | None = None
         self._stopped_cleanly = False
         self._closing = False
         self._snapshot: dict[str, Any] = {"state": "starting"}
         self.merge: PartitionMerge[Message] = PartitionMerge()
-        self._ends: dict[tuple[str, int], tuple[float, int]] = {}
         self._undelivered: list[str] = []
         self._aborts = 0
 
@@ -534,7 +531,7 @@ class Worker:
                 if (sub, partition) not in self.engine.tasks:
                     self._open_task(self.engine.subs[sub], partition)
             self.state = "running"
-            self._snapshot = self._status()
+            self._snapshot = self._status_builder.build()
 
     def _open_task(self, sub: Any, partition: int) -> None:
         task = self.engine.add_task(sub, partition)
@@ -606,96 +603,7 @@ class Worker:
 
     def _take_snapshot(self) -> None:
         with self.lock:
-            self._snapshot = self._status()
-
-    def _status(self) -> dict[str, Any]:
-        now_ms = int(time.time() * 1000)
-        partitions = [self._partition_status(t, p, now_ms) for t, p in sorted(self._positions)]
-        in_rate, out_rate = self._rate()
-        late = [t.context.counters for t in self._tasks()]
-        return {
-            "pipeline": self.pipeline.name,
-            "worker": self.slot.worker_id,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "http": self._http_url(),
-            "state": self.state,
-            "guarantee": self.pipeline.guarantee,
-            "started_ms": self.started_ms,
-            "updated_ms": now_ms,
-            "partitions": partitions,
-            **self.counts,
-            "late_dropped": sum(c.late_dropped for c in late),
-            "late_sent": sum(c.late_sent for c in late),
-            "records_in_per_s": round(in_rate, 1),
-            "records_out_per_s": round(out_rate, 1),
-            "stores": self._store_status(),
-            "restore": dict(self.restored),
-        }
-
-    def _http_url(self) -> str | None:
-        http: StatusServer | None = getattr(self, "http", None)
-        return http.url if http is not None else None
-
-    def _partition_status(self, topic: str, partition: int, now_ms: int) -> dict[str, Any]:
-        position = self._positions[(topic, partition)]
-        end = self._end_offset(topic, partition)
-        lag = max(0, end - position) if end >= 0 and position >= 0 else None
-        last = self._last_timestamp.get((topic, partition))
-        lag_ms = 0 if lag == 0 else (now_ms - last if last is not None and lag else None)
-        return {
-            "topic": topic,
-            "partition": partition,
-            "position": position,
-            "end": end,
-            "lag": lag,
-            "lag_ms": lag_ms,
-        }
-
-    def _end_offset(self, topic: str, partition: int) -> int:
-        """The partition's end as the fetcher last saw it; asked of the broker (at most
-        every 5 s) while the fetcher has not said, e.g. at the end with nothing new."""
-        tp = TopicPartition(topic, partition)
-        end = -1
-        with contextlib.suppress(KafkaException):
-            end = self.consumer.get_watermark_offsets(tp, cached=True)[1]
-        if end >= 0:
-            return end
-        asked_at, known = self._ends.get((topic, partition), (0.0, -1))
-        if time.monotonic() - asked_at >= 5.0:
-            with contextlib.suppress(KafkaException):
-                known = self.consumer.get_watermark_offsets(tp, timeout=0.5)[1]
-            self._ends[(topic, partition)] = (time.monotonic(), known)
-        return known
-
-    def _store_status(self) -> list[dict[str, Any]]:
-        rows = []
-        for task in self._tasks():
-            for name, store in sorted(task.stores.items()):
-                keys, size = store.backend.stats()
-                rows.append(
-                    {"name": name, "partition": task.partition, "keys": keys, "bytes": size}
-                )
-        for table in self.pipeline.tables.values():
-            rows.append(
-                {"name": table.name, "partition": None, "keys": len(table.versions), "bytes": None}
-            )
-        return rows
-
-    def _rate(self) -> tuple[float, float]:
-        at, seen_in, seen_out, in_rate, out_rate = self._rates
-        now = time.monotonic()
-        if now - at >= 1.0:
-            in_rate = (self.counts["records_in"] - seen_in) / (now - at)
-            out_rate = (self.counts["records_out"] - seen_out) / (now - at)
-            self._rates = (
-                now,
-                self.counts["records_in"],
-                self.counts["records_out"],
-                in_rate,
-                out_rate,
-            )
-        return in_rate, out_rate
+            self._snapshot = self._status_builder.build()
 
     def _publish_status(self, tombstone: bool = False) -> None:
         import orjson

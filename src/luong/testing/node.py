@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["LuongProcess", "free_port", "wait_until"]
+__all__ = ["LuongProcess", "free_port", "signal_process", "wait_until"]
 
 
 def free_port() -> int:
@@ -27,6 +27,14 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def signal_process(process: subprocess.Popen[bytes] | None, sig: int, timeout_s: float) -> int:
+    """Send `sig` to a child still running and wait for it; its exit code."""
+    if process is None or process.poll() is not None:
+        return process.returncode if process else 0
+    os.kill(process.pid, sig)
+    return process.wait(timeout_s)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "") -> None:
@@ -103,10 +111,7 @@ class LuongProcess:
         return self._signal(signal.SIGKILL, 10.0)
 
     def _signal(self, sig: int, timeout_s: float) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        os.kill(self.process.pid, sig)
-        return self.process.wait(timeout_s)
+        return signal_process(self.process, sig, timeout_s)
 
     def log_text(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""

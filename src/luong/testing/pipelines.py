@@ -11,7 +11,6 @@ endpoint says it is running.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
-from luong.testing.node import free_port, wait_until
+from luong.testing.node import free_port, signal_process, wait_until
 
 __all__ = ["PipelineProcess"]
 
@@ -104,10 +103,7 @@ class PipelineProcess:
         return self._signal(signal.SIGKILL, 10.0)
 
     def _signal(self, sig: int, timeout_s: float) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        os.kill(self.process.pid, sig)
-        return self.process.wait(timeout_s)
+        return signal_process(self.process, sig, timeout_s)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
